@@ -1,0 +1,48 @@
+import { parseArgs } from 'node:util';
+import { GatewayError } from '../errors.js';
+
+export interface CommonArgs {
+  readonly config: string | undefined;
+  readonly json: boolean;
+  readonly out: string | undefined;
+  readonly now: Date | undefined;
+  readonly realtime: boolean;
+  readonly positionals: string[];
+}
+
+/** Parses the options every turn-running command shares. */
+export function parseCommon(argv: string[]): CommonArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        json: { type: 'boolean', default: false },
+        out: { type: 'string' },
+        now: { type: 'string' },
+        realtime: { type: 'boolean', default: false },
+      },
+    });
+  } catch (err) {
+    throw new GatewayError('GW_USAGE', (err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  let now: Date | undefined;
+  if (values.now !== undefined) {
+    now = new Date(values.now);
+    if (Number.isNaN(now.getTime())) {
+      throw new GatewayError('GW_USAGE', `--now expects an ISO 8601 time, got ${values.now}`);
+    }
+  }
+  return {
+    config: values.config,
+    json: values.json ?? false,
+    out: values.out,
+    now,
+    realtime: values.realtime ?? false,
+    positionals,
+  };
+}

@@ -1,0 +1,52 @@
+import { GatewayError, asGatewayError } from '../errors.js';
+
+const USAGE = `usage: gateway <command> [options]
+
+commands:
+  replay <wav>...     run recorded audio through the whole turn; several files are one conversation
+  say "<text>"...     run text turns (no wake word, no speech-to-text); several are one conversation
+  listen              listen on the microphone until Ctrl-C
+  doctor              report what this host can provide (engines, models, isolation layers)
+
+options:
+  -c, --config FILE   configuration file (default: config/gateway.toml when present)
+  --json              print one JSON object per input (JSON Lines)
+  --out DIR           where reply WAVs are written (default: tts.output_dir)
+  --now TIME          the clock connectors see, ISO 8601 (default: now)
+  --realtime          feed recordings at real-time speed (replay)
+`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  replay: async () => (await import('./turns.js')).replayCommand,
+  say: async () => (await import('./turns.js')).sayCommand,
+  listen: async () => (await import('./listen.js')).listenCommand,
+  doctor: async () => (await import('./doctor.js')).doctorCommand,
+};
+
+/** Entry point: returns the exit status; never throws for expected failures. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(USAGE);
+    return name ? 0 : 64;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    process.stderr.write(`gateway: unknown command "${name}"\n${USAGE}`);
+    return 64;
+  }
+  try {
+    return await (await load())(rest);
+  } catch (err) {
+    return reportFailure(err);
+  }
+}
+
+/** One clear line with the stable code, no stack trace. */
+export function reportFailure(err: unknown): number {
+  const e = err instanceof GatewayError ? err : asGatewayError(err, 'GW_ENGINE_FAILED');
+  process.stderr.write(`gateway: ${e.code}: ${e.message}\n`);
+  return e.exit;
+}

@@ -1,0 +1,25 @@
+import type { TurnReport } from '../dialogue/report.js';
+
+/** Human-readable rendering of a turn report, for the terminal. */
+export function formatTurn(r: TurnReport): string {
+  const lines = [`turn ${r.turn}  ${r.input.kind === 'audio' ? r.input.source : `"${r.input.source}"`}`];
+  const row = (label: string, value: string): void => {
+    lines.push(`  ${label.padEnd(9)} ${value}`);
+  };
+  if (r.wake) row('wake', `${r.wake.keyword} (${r.wake.engine}) score ${r.wake.score} at ${r.wake.atMs} ms`);
+  if (r.transcript) {
+    const conf = r.transcript.confidence === null ? '' : ` (confidence ${r.transcript.confidence})`;
+    row('heard', `"${r.transcript.text}"${conf}`);
+  }
+  if (r.intent) {
+    const slots = Object.entries(r.intent.slots).map(([k, v]) => `${k}=${v}`).join(' ');
+    row('intent', `${r.intent.name}${slots ? ` ${slots}` : ''}`);
+  }
+  if (r.action) row('action', `${r.action}${r.tier ? ` [tier ${r.tier}]` : ''}`);
+  const why = [r.reason, r.outcome].filter(Boolean).join(', ');
+  row('decision', `${r.decision}${why ? ` (${why})` : ''}`);
+  if (r.reply) row('reply', `"${r.reply.text}"${r.reply.audio ? `  -> ${r.reply.audio}` : ''}`);
+  const t = Object.entries(r.timings).map(([k, v]) => `${k} ${v}`).join(', ');
+  if (t) row('ms', t);
+  return lines.join('\n');
+}

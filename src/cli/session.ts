@@ -1,0 +1,43 @@
+import path from 'node:path';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { createConnectors } from '../connectors/registry.js';
+import { closeEngines, createEngines } from '../dialogue/engines.js';
+import { Pipeline, type Engines } from '../dialogue/pipeline.js';
+import { createLogger, type Logger } from '../log.js';
+import type { CommonArgs } from './args.js';
+
+export interface Session {
+  readonly loaded: LoadedConfig;
+  readonly pipeline: Pipeline;
+  readonly engines: Engines;
+  readonly log: Logger;
+  close(): Promise<void>;
+}
+
+/** Loads configuration and engines and opens one conversation. */
+export async function openSession(args: CommonArgs, opts: { wake?: boolean } = {}): Promise<Session> {
+  const loaded = loadConfig(args.config);
+  const { config, baseDir } = loaded;
+  const log = createLogger({ level: config.log_level, personalData: config.log_personal_data });
+  const engines = await createEngines(loaded, opts);
+  const timeZone = config.dialogue.timezone || Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const fixedNow = args.now;
+  const pipeline = new Pipeline({
+    config,
+    engines,
+    connectors: createConnectors(config, baseDir),
+    log,
+    outputDir: path.resolve(args.out ?? path.resolve(baseDir, config.tts.output_dir)),
+    now: fixedNow ? () => fixedNow : undefined,
+    timeZone,
+  });
+  let closed = false;
+  return {
+    loaded, pipeline, engines, log,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await closeEngines(engines);
+    },
+  };
+}

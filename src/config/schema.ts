@@ -1,0 +1,94 @@
+import { z } from 'zod';
+
+/**
+ * The shape of config/gateway.toml. Every key has a default, so an empty file is
+ * a working offline configuration. Unknown keys are errors (strict objects).
+ * The top-level keys of the original guide keep their names.
+ */
+const ms = (def: number, max: number) => z.number().int().min(0).max(max).default(def);
+
+const wake = z.strictObject({
+  /** `none` turns the wake word off (push-to-talk: every utterance is addressed). */
+  engine: z.enum(['openwakeword', 'porcupine', 'none']).default('openwakeword'),
+  keyword: z.string().min(1).default('hey_jarvis'),
+  threshold: z.number().min(0).max(1).default(0.5),
+  /** Picovoice AccessKey file; the environment variable PICOVOICE_ACCESS_KEY wins. */
+  porcupine_access_key_file: z.string().default(''),
+});
+
+const endpoint = z.strictObject({
+  vad: z.enum(['silero', 'energy']).default('silero'),
+  threshold: z.number().min(0).max(1).default(0.5),
+  trailing_silence_ms: ms(300, 5_000),
+  max_utterance_ms: ms(10_000, 60_000),
+  no_speech_timeout_ms: ms(4_000, 30_000),
+  min_speech_ms: ms(120, 2_000),
+});
+
+const openaiEngine = z.strictObject({
+  base_url: z.string().url().default('https://api.openai.com/v1'),
+  model: z.string().min(1).optional(),
+  /** API key file; the environment variable OPENAI_API_KEY wins. */
+  api_key_file: z.string().default(''),
+});
+
+const stt = z.strictObject({
+  engine: z.enum(['pocketsphinx', 'openai']).default('pocketsphinx'),
+  /** A transcript below this confidence is not acted on. */
+  min_confidence: z.number().min(0).max(1).default(0.5),
+  openai: openaiEngine.default(openaiEngine.parse({})),
+});
+
+const tts = z.strictObject({
+  engine: z.enum(['espeak-ng', 'openai']).default('espeak-ng'),
+  voice: z.string().min(1).default('en-us'),
+  speed: z.number().int().min(80).max(450).default(165),
+  /** Where reply WAV files are written by `replay` and `say`. */
+  output_dir: z.string().default('out/replies'),
+  openai: openaiEngine.default(openaiEngine.parse({})),
+});
+
+const dialogue = z.strictObject({
+  /** After the gateway asks a question, its answer needs no wake word within this window. */
+  follow_up_window_ms: ms(8_000, 120_000),
+  confirmation_phrase: z.string().min(1).default('confirm'),
+  /** A confirmation not given within this window is cancelled. */
+  confirmation_window_ms: ms(15_000, 300_000),
+  /** The principal of microphone and CLI turns. */
+  local_principal: z.string().min(1).default('local'),
+  /** IANA time zone for "today" and "tomorrow"; empty means the host's. */
+  timezone: z.string().default(''),
+});
+
+const audio = z.strictObject({
+  /** Longest WAV file `replay` accepts; longer files are refused before decoding. */
+  max_file_seconds: z.number().positive().max(3_600).default(120),
+  recorder: z.enum(['sox', 'rec', 'arecord']).default('sox'),
+  device: z.string().default(''),
+});
+
+const calendar = z.strictObject({
+  ics_path: z.string().default('fixtures/calendar.ics'),
+});
+
+export const configSchema = z.strictObject({
+  security_mode: z.enum(['standard', 'paranoid']).default('standard'),
+  enable_firecracker_sandbox: z.boolean().default(false),
+  firecracker_socket_path: z.string().default('/tmp/firecracker.socket'),
+  critical_connectors: z.array(z.string().min(1)).default([]),
+  vmm: z.enum(['auto', 'firecracker', 'qemu']).default('auto'),
+  log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Transcripts and reply text are personal data: logged only when this is true. */
+  log_personal_data: z.boolean().default(false),
+  audio: audio.default(audio.parse({})),
+  wake: wake.default(wake.parse({})),
+  endpoint: endpoint.default(endpoint.parse({})),
+  stt: stt.default(stt.parse({})),
+  tts: tts.default(tts.parse({})),
+  dialogue: dialogue.default(dialogue.parse({})),
+  connectors: z
+    .strictObject({ calendar: calendar.default(calendar.parse({})) })
+    .default({ calendar: calendar.parse({}) }),
+});
+
+export type GatewayConfig = z.infer<typeof configSchema>;

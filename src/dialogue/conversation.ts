@@ -1,0 +1,176 @@
+import type { GatewayConfig } from '../config/load.js';
+import type { RegisteredConnector, Tier } from '../connectors/types.js';
+import type { Execution } from '../isolation/executor.js';
+import { needsConfirmation, resolveTier } from '../isolation/tiers.js';
+import type { IntentMatch, IntentSet, SlotValue, Understanding } from '../nlu/types.js';
+import type { Decision } from './report.js';
+
+/** What the dialogue was told about one turn. */
+export interface TurnInput {
+  /** True when the turn was addressed: wake word heard, push-to-talk, or text. */
+  readonly addressed: boolean;
+  /** Null when no speech followed (silence). */
+  readonly transcript: { readonly text: string; readonly confidence: number | null } | null;
+  readonly understanding: Understanding | null;
+  /** Conversation clock, in ms, at the start of the input. */
+  readonly at: number;
+}
+
+export interface PendingAction {
+  readonly intent: IntentMatch;
+  readonly connector: string;
+  readonly action: string;
+  readonly tier: Tier;
+  /** Conversation time after which the confirmation is void. */
+  readonly expiresAt: number;
+}
+
+/** What the dialogue decided; the caller runs `execute` if present, then speaks. */
+export interface DialogueStep {
+  readonly decision: Decision;
+  readonly reason: string | null;
+  readonly intent: IntentMatch | null;
+  readonly action: string | null;
+  readonly tier: Tier | null;
+  readonly reply: string;
+  /** The action to run now, and whether it ran after a confirmation. */
+  readonly execute: { readonly connector: string; readonly action: string; readonly input: Record<string, SlotValue>; readonly confirmed: boolean } | null;
+  /** True when the reply asks a question (opens the follow-up window). */
+  readonly asks: boolean;
+}
+
+const SORRY = "Sorry, I didn't catch that.";
+
+/**
+ * The dialogue state machine: listening, confirming, executing, speaking.
+ * It owns the rules of ARCHITECTURE.md's "Conversation rules" and never runs
+ * anything itself: it says what to run, and the caller reports the result.
+ */
+export class Conversation {
+  private pending: PendingAction | null = null;
+  private followUpUntil = -1;
+
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly intents: IntentSet,
+    private readonly connectors: ReadonlyMap<string, RegisteredConnector>,
+  ) {}
+
+  /** True when an answer at time `at` needs no wake word. */
+  inFollowUp(at: number): boolean {
+    return at <= this.followUpUntil;
+  }
+
+  get pendingAction(): PendingAction | null {
+    return this.pending;
+  }
+
+  /** Called when the reply has been spoken; a question opens the follow-up window. */
+  replied(step: DialogueStep, endedAt: number): void {
+    if (step.asks) {
+      this.followUpUntil = endedAt + this.config.dialogue.follow_up_window_ms;
+      if (this.pending) {
+        this.pending = { ...this.pending, expiresAt: endedAt + this.config.dialogue.confirmation_window_ms };
+      }
+    } else {
+      this.followUpUntil = -1;
+    }
+  }
+
+  handle(input: TurnInput): DialogueStep {
+    if (!input.addressed) return step('ignored', 'no_wake_word', '', { asks: false });
+    const pending = this.takePending(input.at);
+    if (!input.transcript || !input.transcript.text) {
+      return pending
+        ? this.cancel(pending, 'no_answer')
+        : step('ignored', 'no_speech', '', { asks: false });
+    }
+    const conf = input.transcript.confidence;
+    if (conf !== null && conf < this.config.stt.min_confidence) {
+      return pending ? this.cancel(pending, 'low_confidence') : step('not_understood', 'low_confidence', SORRY);
+    }
+    const u = input.understanding;
+    if (!u || u.kind === 'not_understood') {
+      return pending ? this.cancel(pending, 'unclear_answer') : step('not_understood', u?.reason ?? 'no_match', SORRY);
+    }
+    if (pending) return this.answer(pending, u);
+    return this.command(u);
+  }
+
+  private takePending(at: number): PendingAction | null {
+    const p = this.pending;
+    this.pending = null;
+    return p && at <= p.expiresAt ? p : null;
+  }
+
+  private cancel(p: PendingAction, reason: string): DialogueStep {
+    return step('cancelled', reason, 'Cancelled. Nothing was done.', {
+      intent: p.intent, action: `${p.connector}.${p.action}`, tier: p.tier, asks: false,
+    });
+  }
+
+  private answer(p: PendingAction, u: IntentMatch): DialogueStep {
+    if (u.intent !== 'system.confirm') return this.cancel(p, u.intent === 'system.deny' ? 'denied' : 'new_command');
+    return step('executed', 'confirmed', '', {
+      intent: u, action: `${p.connector}.${p.action}`, tier: p.tier, asks: false,
+      execute: { connector: p.connector, action: p.action, input: { ...p.intent.slots }, confirmed: true },
+    });
+  }
+
+  private command(u: IntentMatch): DialogueStep {
+    if (u.intent === 'system.confirm' || u.intent === 'system.deny') {
+      return step('not_understood', 'nothing_pending', 'There is nothing to confirm.', { intent: u });
+    }
+    if (!u.action) {
+      const info = this.intents.intents.find((i) => i.name === u.intent);
+      const text = info?.response ? this.intents.render(info.response, u.slots) : SORRY;
+      return step('answered', null, text, { intent: u });
+    }
+    const [connector = '', action = ''] = u.action.split('.', 2);
+    const spec = this.connectors.get(connector)?.manifest.actions[action];
+    if (!spec) {
+      return step('refused', 'unknown_action', 'I cannot do that: no connector provides that action.', {
+        intent: u, action: u.action,
+      });
+    }
+    const tier = resolveTier(connector, spec.tier, this.config);
+    const base = { intent: u, action: u.action, tier };
+    if (needsConfirmation(tier, this.config, spec.emergencyStop === true)) {
+      this.pending = { intent: u, connector, action, tier, expiresAt: Number.POSITIVE_INFINITY };
+      const info = this.intents.intents.find((i) => i.name === u.intent);
+      const readback = info?.readback ? this.intents.render(info.readback, u.slots) : `${u.action}.`;
+      const phrase = this.config.dialogue.confirmation_phrase;
+      return step('confirmation_requested', null, `${readback} Say ${phrase} to proceed.`, {
+        ...base, asks: true,
+      });
+    }
+    return step('answered', null, '', {
+      ...base, asks: false, execute: { connector, action, input: { ...u.slots }, confirmed: false },
+    });
+  }
+
+  /** Folds an execution's result into the step's decision and reply. */
+  static settle(s: DialogueStep, result: Execution): DialogueStep {
+    const decision: Decision = result.outcome === 'refused' ? 'refused' : s.decision;
+    const reason = result.outcome === 'refused' ? (result.error?.code ?? 'refused') : s.reason;
+    return { ...s, decision, reason, reply: result.speech };
+  }
+}
+
+function step(
+  decision: Decision,
+  reason: string | null,
+  reply: string,
+  more: Partial<Omit<DialogueStep, 'decision' | 'reason' | 'reply'>> = {},
+): DialogueStep {
+  return {
+    decision,
+    reason,
+    reply,
+    intent: more.intent ?? null,
+    action: more.action ?? null,
+    tier: more.tier ?? null,
+    execute: more.execute ?? null,
+    asks: more.asks ?? decision === 'not_understood',
+  };
+}

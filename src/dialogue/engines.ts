@@ -1,0 +1,72 @@
+import { fileURLToPath } from 'node:url';
+import { readSecret, type LoadedConfig } from '../config/load.js';
+import type { VoiceActivityDetector } from '../endpoint/types.js';
+import { loadIntents } from '../nlu/index.js';
+import { createSpeechToText } from '../stt/index.js';
+import { createTextToSpeech } from '../tts/index.js';
+import { createWakeDetector } from '../wake/index.js';
+import type { Engines } from './pipeline.js';
+
+/** The intent templates shipped with the gateway. */
+export const INTENTS_DIR = fileURLToPath(new URL('../../intents/en', import.meta.url));
+
+/** Words the recogniser may hear before a command: the wake phrase's tail. */
+const WAKE_PREFIX = 'hey jarvis';
+
+async function createVad(loaded: LoadedConfig): Promise<VoiceActivityDetector> {
+  if (loaded.config.endpoint.vad === 'energy') {
+    const { EnergyVad } = await import('../endpoint/energy.js');
+    return new EnergyVad();
+  }
+  const { SileroVad } = await import('../endpoint/silero.js');
+  return SileroVad.create();
+}
+
+/**
+ * Builds every stage the configuration names. Engines that are not configured
+ * are never loaded; a missing model or program fails here, at start-up.
+ */
+export async function createEngines(loaded: LoadedConfig, opts: { wake?: boolean } = {}): Promise<Engines> {
+  const { config, baseDir } = loaded;
+  const intents = await loadIntents(INTENTS_DIR);
+  const wakeEngine = opts.wake === false ? 'none' : config.wake.engine;
+  const accessKey = wakeEngine === 'porcupine'
+    ? readSecret('PICOVOICE_ACCESS_KEY', config.wake.porcupine_access_key_file, baseDir)
+    : null;
+  const openaiKey = (file: string): string | undefined =>
+    readSecret('OPENAI_API_KEY', file, baseDir) ?? undefined;
+  const [wake, vad, stt, tts] = await Promise.all([
+    createWakeDetector({
+      engine: wakeEngine,
+      keyword: config.wake.keyword,
+      threshold: config.wake.threshold,
+      accessKey: accessKey ?? undefined,
+    }),
+    createVad(loaded),
+    createSpeechToText(
+      config.stt.engine === 'openai'
+        ? {
+          engine: 'openai',
+          baseURL: config.stt.openai.base_url,
+          model: config.stt.openai.model,
+          apiKey: openaiKey(config.stt.openai.api_key_file),
+        }
+        : { engine: 'pocketsphinx', jsgf: intents.jsgf({ optionalPrefix: WAKE_PREFIX }) },
+    ),
+    createTextToSpeech(
+      config.tts.engine === 'openai'
+        ? {
+          engine: 'openai',
+          baseURL: config.tts.openai.base_url,
+          model: config.tts.openai.model,
+          apiKey: openaiKey(config.tts.openai.api_key_file),
+        }
+        : { engine: 'espeak-ng', voice: config.tts.voice, speed: config.tts.speed },
+    ),
+  ]);
+  return { wake, vad, stt, tts, intents };
+}
+
+export async function closeEngines(engines: Engines): Promise<void> {
+  await Promise.allSettled([engines.wake?.close(), engines.vad.close(), engines.stt.close()]);
+}

@@ -1,0 +1,174 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { msToSamples, samplesToMs } from '../audio/pcm.js';
+import { Endpointer } from '../endpoint/endpointer.js';
+import type { EndpointerOptions, VoiceActivityDetector } from '../endpoint/types.js';
+import type { SpeechToText, SttStream, Transcript } from '../stt/types.js';
+import type { WakeDetector, WakeEvent } from '../wake/types.js';
+
+/** 80 ms: the wake word model's step, and the unit audio moves through the pipeline in. */
+export const CHUNK_SAMPLES = 1280;
+/** Audio kept from before the detected start of speech, so the first phoneme is not cut. */
+const PREROLL_MS = 300;
+const PREROLL_CHUNKS = Math.ceil(msToSamples(PREROLL_MS) / CHUNK_SAMPLES) + 1;
+/**
+ * The wake detector fires near the end of the wake phrase, sometimes before its
+ * last sound. Listening for the command starts at the first quiet chunk after
+ * the wake word, or after this long if the speaker runs straight on.
+ */
+const SETTLE_MS = 640;
+
+export interface Heard {
+  readonly wake: WakeEvent | null;
+  readonly transcript: Transcript | null;
+  /** How listening ended: `speech_end`, `no_speech`, `end_of_audio`, or null when no wake word came. */
+  readonly ended: 'speech_end' | 'no_speech' | 'end_of_audio' | null;
+  /** Samples consumed from the source during this turn. */
+  readonly samples: number;
+  readonly timings: Record<string, number>;
+}
+
+/** Splits a buffer into CHUNK_SAMPLES pieces, optionally at real-time pace. */
+export async function* chunksOf(samples: Int16Array, pace = false): AsyncGenerator<Int16Array> {
+  const t0 = performance.now();
+  for (let i = 0; i < samples.length; i += CHUNK_SAMPLES) {
+    if (pace) {
+      const wait = t0 + samplesToMs(i) - performance.now();
+      if (wait > 1) await sleep(wait);
+    }
+    yield samples.subarray(i, i + CHUNK_SAMPLES);
+  }
+}
+
+/** Regroups audio of any frame size into CHUNK_SAMPLES pieces (the last may be short). */
+export async function* rechunk(source: AsyncIterable<Int16Array>): AsyncGenerator<Int16Array> {
+  let buf = new Int16Array(CHUNK_SAMPLES);
+  let fill = 0;
+  for await (const frame of source) {
+    let off = 0;
+    while (off < frame.length) {
+      const n = Math.min(CHUNK_SAMPLES - fill, frame.length - off);
+      buf.set(frame.subarray(off, off + n), fill);
+      fill += n;
+      off += n;
+      if (fill === CHUNK_SAMPLES) {
+        yield buf;
+        buf = new Int16Array(CHUNK_SAMPLES);
+        fill = 0;
+      }
+    }
+  }
+  if (fill > 0) yield buf.subarray(0, fill);
+}
+
+/**
+ * The audio front of a turn: wait for the wake word (unless the turn is
+ * already addressed), find the utterance with the endpointer, and stream it
+ * into the recogniser while it is being spoken, so that little is left to
+ * decode when the speaker stops.
+ */
+export class Listener {
+  constructor(
+    private readonly wake: WakeDetector | null,
+    private readonly vad: VoiceActivityDetector,
+    private readonly stt: SpeechToText,
+    private readonly endpointer: EndpointerOptions,
+  ) {}
+
+  async hear(source: AsyncIterator<Int16Array>, addressed: boolean): Promise<Heard> {
+    const timings: Record<string, number> = {};
+    let consumed = 0;
+    let event: WakeEvent | null = null;
+    if (!addressed && this.wake) {
+      this.wake.reset();
+      let spent = 0;
+      for (;;) {
+        const next = await source.next();
+        if (next.done) break;
+        consumed += next.value.length;
+        const w0 = performance.now();
+        event = await this.wake.process(next.value);
+        spent += performance.now() - w0;
+        if (event) break;
+      }
+      timings.wake = spent;
+      if (!event) return { wake: null, transcript: null, ended: null, samples: consumed, timings };
+    }
+    const recent: Int16Array[] = [];
+    if (event) consumed += await this.settle(source, recent);
+    const rest = await this.listen(source, recent, timings);
+    return { wake: event, ...rest, samples: consumed + rest.samples, timings };
+  }
+
+  /** Reads past the tail of the wake phrase; keeps what it read as pre-roll. */
+  private async settle(source: AsyncIterator<Int16Array>, recent: Int16Array[]): Promise<number> {
+    this.vad.reset();
+    let consumed = 0;
+    while (consumed < msToSamples(SETTLE_MS)) {
+      const next = await source.next();
+      if (next.done) break;
+      consumed += next.value.length;
+      recent.push(next.value);
+      const probs = await this.vad.process(next.value);
+      if (probs.length > 0 && probs.every((p) => p < this.endpointer.threshold)) break;
+    }
+    // Only the quiet tail is pre-roll; the wake phrase itself is not part of the command.
+    recent.splice(0, Math.max(0, recent.length - 1));
+    return consumed;
+  }
+
+  private async listen(
+    source: AsyncIterator<Int16Array>,
+    recent: Int16Array[],
+    timings: Record<string, number>,
+  ): Promise<Pick<Heard, 'transcript' | 'ended' | 'samples'>> {
+    this.vad.reset();
+    const endpointer = new Endpointer(this.vad, this.endpointer);
+    let stream: SttStream | null = null;
+    let ended: Heard['ended'] = null;
+    let consumed = 0;
+    let epMs = 0;
+    try {
+      while (ended === null) {
+        const next = await source.next();
+        if (next.done) break;
+        const chunk = next.value;
+        consumed += chunk.length;
+        const e0 = performance.now();
+        const events = await endpointer.process(chunk);
+        epMs += performance.now() - e0;
+        if (stream) stream.write(chunk);
+        else {
+          recent.push(chunk);
+          if (recent.length > PREROLL_CHUNKS) recent.shift();
+        }
+        for (const ev of events) {
+          if (ev.type === 'speech_start' && !stream) {
+            stream = this.stt.start();
+            for (const c of recent) stream.write(c);
+            recent.length = 0;
+          } else if (ev.type === 'speech_end') {
+            ended = 'speech_end';
+            timings.trailing_silence = samplesToMs(ev.atSample - (ev.speechEndSample ?? ev.atSample));
+          } else if (ev.type === 'no_speech') {
+            ended = 'no_speech';
+          }
+        }
+      }
+      timings.endpoint = epMs;
+      if (!stream) return { transcript: null, ended: 'no_speech', samples: consumed };
+      if (ended === null) {
+        ended = 'end_of_audio';
+        timings.trailing_silence = 0;
+      }
+      const s0 = performance.now();
+      const active: SttStream = stream;
+      stream = null;
+      const transcript = await active.end();
+      timings.stt = performance.now() - s0;
+      return { transcript, ended, samples: consumed };
+    } finally {
+      stream?.abort();
+    }
+  }
+}

@@ -1,0 +1,244 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { samplesToMs } from '../audio/pcm.js';
+import { writeWavFile } from '../audio/wav.js';
+import type { GatewayConfig } from '../config/load.js';
+import type { RegisteredConnector } from '../connectors/types.js';
+import type { EndpointerOptions, VoiceActivityDetector } from '../endpoint/types.js';
+import { asGatewayError } from '../errors.js';
+import { Executor, type Execution } from '../isolation/executor.js';
+import type { Logger } from '../log.js';
+import type { IntentSet } from '../nlu/types.js';
+import type { SpeechToText } from '../stt/types.js';
+import type { TextToSpeech } from '../tts/types.js';
+import type { WakeDetector, WakeEvent } from '../wake/types.js';
+import { Listener, chunksOf, rechunk } from './listener.js';
+import { Conversation, type DialogueStep } from './conversation.js';
+import type { TurnReport } from './report.js';
+
+export interface Engines {
+  readonly wake: WakeDetector | null;
+  readonly vad: VoiceActivityDetector;
+  readonly stt: SpeechToText;
+  readonly tts: TextToSpeech;
+  readonly intents: IntentSet;
+}
+
+export interface PipelineOptions {
+  readonly config: GatewayConfig;
+  readonly engines: Engines;
+  readonly connectors: ReadonlyMap<string, RegisteredConnector>;
+  readonly log: Logger;
+  /** Directory reply WAVs are written to; null writes none. */
+  readonly outputDir: string | null;
+  /** The clock connectors see ("tomorrow" is relative to it). */
+  readonly now?: () => Date;
+  readonly timeZone: string;
+}
+
+/** Words of the wake phrase that the recogniser may also have heard. */
+const WAKE_WORDS = new Set(['hey', 'jarvis']);
+
+export function stripWakePhrase(text: string): string {
+  const words = text.split(' ').filter(Boolean);
+  let i = 0;
+  while (i < words.length && i < 2 && WAKE_WORDS.has(words[i] ?? '')) i++;
+  return words.slice(i).join(' ');
+}
+
+/**
+ * Runs turns: audio (or text) in, a TurnReport and a spoken reply out. One
+ * Pipeline is one conversation; its clock advances by the audio it hears and
+ * the replies it speaks, so follow-up and confirmation windows are counted in
+ * conversation time whether the audio is live or replayed.
+ */
+export class Pipeline {
+  readonly conversation: Conversation;
+  private readonly executor: Executor;
+  private readonly listener: Listener;
+  private clockMs = 0;
+  private turn = 0;
+  private lastStep: DialogueStep | null = null;
+
+  constructor(private readonly opts: PipelineOptions) {
+    const { engines, config } = opts;
+    this.conversation = new Conversation(config, engines.intents, opts.connectors);
+    this.executor = new Executor(opts.connectors, config);
+    this.listener = new Listener(engines.wake, engines.vad, engines.stt, endpointerOptions(config));
+  }
+
+  get clock(): number {
+    return this.clockMs;
+  }
+
+  /** One turn from 16 kHz mono audio. `pace` feeds it at real-time speed (bench, --realtime). */
+  async runAudio(samples: Int16Array, source: string, pace = false): Promise<TurnReport> {
+    const at = this.clockMs;
+    const report = await this.runFrom(chunksOf(samples, pace), source, at, samplesToMs(samples.length));
+    return report;
+  }
+
+  /**
+   * Live audio (microphone, stream): runs turns until the source ends or the
+   * signal aborts, handing each report to `onTurn`. The clock is the wall clock.
+   */
+  async runLive(
+    frames: AsyncIterable<Int16Array>,
+    onTurn: (r: TurnReport) => Promise<void> | void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const started = performance.now();
+    const inner = rechunk(frames)[Symbol.asyncIterator]();
+    let ended = false;
+    const source: AsyncIterator<Int16Array> = {
+      next: async () => {
+        const r = signal?.aborted ? { done: true as const, value: undefined } : await inner.next();
+        if (r.done) ended = true;
+        return r;
+      },
+    };
+    while (!ended && !signal?.aborted) {
+      const at = performance.now() - started;
+      const report = await this.runFrom(source, 'live', at, null);
+      if (ended && report.decision === 'ignored') break;
+      await onTurn(report);
+      this.clockMs = performance.now() - started;
+      if (this.lastStep) this.conversation.replied(this.lastStep, this.clockMs);
+    }
+    await inner.return?.(undefined);
+  }
+
+  private async runFrom(
+    source: AsyncIterator<Int16Array>,
+    name: string,
+    at: number,
+    durationMs: number | null,
+  ): Promise<TurnReport> {
+    const turn = ++this.turn;
+    const addressed = this.opts.engines.wake === null || this.conversation.inFollowUp(at);
+    const heard = await this.listener.hear(source, addressed);
+    const text = heard.transcript ? stripWakePhrase(heard.transcript.text) : '';
+    const n0 = performance.now();
+    const understanding = text ? this.opts.engines.intents.match(text) : null;
+    heard.timings.nlu = performance.now() - n0;
+    const transcript = heard.transcript ? { text, confidence: heard.transcript.confidence } : null;
+    const step = this.conversation.handle({
+      addressed: addressed || heard.wake !== null, transcript, understanding, at,
+    });
+    return this.finish({
+      turn, at, durationMs: durationMs ?? samplesToMs(heard.samples), source: name, kind: 'audio',
+      wake: heard.wake, transcript, transcriptEngine: heard.transcript?.engine ?? null, step,
+      timings: heard.timings,
+    });
+  }
+
+  /** One turn from text: no wake word and no speech-to-text. */
+  async runText(text: string): Promise<TurnReport> {
+    const turn = ++this.turn;
+    const at = this.clockMs;
+    const clean = text.toLowerCase().trim();
+    const n0 = performance.now();
+    const understanding = clean ? this.opts.engines.intents.match(clean) : null;
+    const timings: Record<string, number> = { nlu: performance.now() - n0 };
+    const transcript = { text: clean, confidence: null };
+    const step = this.conversation.handle({ addressed: true, transcript, understanding, at });
+    return this.finish({
+      turn, at, durationMs: null, source: text, kind: 'text', wake: null, transcript,
+      transcriptEngine: 'text', step, timings,
+    });
+  }
+
+  private async finish(t: {
+    turn: number; at: number; durationMs: number | null; source: string; kind: 'audio' | 'text';
+    wake: WakeEvent | null; transcript: { text: string; confidence: number | null } | null;
+    transcriptEngine: string | null; step: DialogueStep; timings: Record<string, number>;
+  }): Promise<TurnReport> {
+    const log = this.opts.log.child({ turn: t.turn });
+    const r0 = performance.now();
+    let step = t.step;
+    let execution: Execution | null = null;
+    if (step.execute) {
+      const a0 = performance.now();
+      execution = await this.executor.run(
+        { ...step.execute, tier: step.tier ?? 'critical' },
+        {
+          now: this.opts.now?.() ?? new Date(), timeZone: this.opts.timeZone,
+          principal: this.opts.config.dialogue.local_principal,
+          signal: new AbortController().signal, log,
+        },
+      );
+      t.timings.action = performance.now() - a0;
+      step = Conversation.settle(step, execution);
+    }
+    const reply = step.reply ? await this.speak(step.reply, t.turn, t.timings) : null;
+    t.timings.end_of_utterance_to_reply = (t.timings.stt ?? 0) + (performance.now() - r0);
+    if (t.timings.trailing_silence !== undefined) {
+      t.timings.end_of_speech_to_reply = t.timings.trailing_silence + t.timings.end_of_utterance_to_reply;
+    }
+    this.clockMs = t.at + (t.durationMs ?? 0) + (reply?.durationMs ?? 0);
+    this.conversation.replied(step, this.clockMs);
+    this.lastStep = step;
+    const report: TurnReport = {
+      turn: t.turn,
+      input: { kind: t.kind, source: t.source, durationMs: t.durationMs },
+      wake: t.wake && {
+        engine: t.wake.engine, keyword: t.wake.keyword, score: round(t.wake.score, 3),
+        atMs: Math.round(samplesToMs(t.wake.atSample)),
+      },
+      transcript: t.transcript && {
+        text: t.transcript.text, engine: t.transcriptEngine ?? 'unknown',
+        confidence: t.transcript.confidence === null ? null : round(t.transcript.confidence, 3),
+      },
+      intent: step.intent && { name: step.intent.intent, slots: step.intent.slots },
+      action: step.action,
+      tier: step.tier,
+      decision: step.decision,
+      reason: step.reason,
+      outcome: execution?.outcome ?? null,
+      reply,
+      error: execution?.error ?? null,
+      timings: Object.fromEntries(Object.entries(t.timings).map(([k, v]) => [k, round(v, 1)])),
+    };
+    log.info({
+      decision: report.decision, reason: report.reason, intent: report.intent?.name ?? null,
+      tier: report.tier, outcome: report.outcome, timings: report.timings,
+      transcript: report.transcript?.text ?? null, reply: reply?.text ?? null,
+    }, 'turn finished');
+    return report;
+  }
+
+  private async speak(text: string, turn: number, timings: Record<string, number>): Promise<TurnReport['reply']> {
+    const t0 = performance.now();
+    try {
+      const audio = await this.opts.engines.tts.synthesize(text);
+      timings.tts = performance.now() - t0;
+      const durationMs = Math.round((audio.samples.length * 1000) / audio.sampleRate);
+      if (!this.opts.outputDir) return { text, audio: null, durationMs };
+      await mkdir(this.opts.outputDir, { recursive: true });
+      const file = path.join(this.opts.outputDir, `turn-${turn}.wav`);
+      await writeWavFile(file, audio.samples, audio.sampleRate);
+      return { text, audio: file, durationMs };
+    } catch (err) {
+      const e = asGatewayError(err);
+      this.opts.log.error({ code: e.code, err: e.message }, 'speech synthesis failed');
+      return { text, audio: null, durationMs: null };
+    }
+  }
+}
+
+export function endpointerOptions(config: GatewayConfig): EndpointerOptions {
+  const e = config.endpoint;
+  return {
+    threshold: e.threshold,
+    trailingSilenceMs: e.trailing_silence_ms,
+    maxUtteranceMs: e.max_utterance_ms,
+    noSpeechTimeoutMs: e.no_speech_timeout_ms,
+    minSpeechMs: e.min_speech_ms,
+  };
+}
+
+function round(v: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}

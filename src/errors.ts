@@ -1,0 +1,87 @@
+/**
+ * Every error the gateway raises on purpose has a stable code from this table.
+ * Tests assert codes, never message text. `docs/errors.md` lists the same codes,
+ * and a unit test keeps the two in step.
+ *
+ * `exit` is the process exit status the CLI uses; `http` is the status the
+ * service maps the error to; `retryable` says whether trying the same thing
+ * again may succeed (a timeout may; a refusal never does).
+ */
+export interface ErrorSpec {
+  readonly exit: number;
+  readonly http: number;
+  readonly retryable: boolean;
+  readonly summary: string;
+}
+
+const spec = (exit: number, http: number, retryable: boolean, summary: string): ErrorSpec => ({
+  exit,
+  http,
+  retryable,
+  summary,
+});
+
+export const ERROR_CODES = {
+  // configuration
+  GW_CONFIG_NOT_FOUND: spec(78, 500, false, 'the configuration file does not exist'),
+  GW_CONFIG_PARSE: spec(78, 500, false, 'the configuration file is not valid TOML'),
+  GW_CONFIG_INVALID: spec(78, 500, false, 'a configuration key is unknown or has the wrong type'),
+  GW_SECRET_UNREADABLE: spec(78, 500, false, 'a secret file named in the configuration cannot be read'),
+  // audio in
+  GW_AUDIO_NOT_FOUND: spec(66, 400, false, 'the audio file does not exist'),
+  GW_AUDIO_EMPTY: spec(65, 400, false, 'the audio file is empty'),
+  GW_AUDIO_NOT_WAV: spec(65, 400, false, 'the file is not a RIFF/WAVE file'),
+  GW_AUDIO_TRUNCATED: spec(65, 400, false, 'the WAV file ends before its chunks say it should'),
+  GW_AUDIO_UNSUPPORTED: spec(65, 400, false, 'the WAV encoding is not PCM (or IEEE float) at 8, 16, 24 or 32 bits'),
+  GW_AUDIO_TOO_LONG: spec(65, 413, false, 'the audio is longer than the configured maximum'),
+  GW_AUDIO_DEVICE: spec(69, 503, true, 'the recording program failed or is missing'),
+  // engines
+  GW_ENGINE_MISSING: spec(69, 503, false, 'a program or package an engine needs is not installed'),
+  GW_MODEL_MISSING: spec(69, 503, false, 'a model file an engine needs is missing'),
+  GW_ENGINE_FAILED: spec(70, 502, true, 'an engine process failed while working'),
+  GW_ENGINE_TIMEOUT: spec(70, 504, true, 'an engine took longer than its deadline'),
+  GW_WAKE_KEY_MISSING: spec(78, 500, false, 'the Porcupine engine needs a Picovoice AccessKey'),
+  GW_WAKE_KEY_REJECTED: spec(78, 500, false, 'Porcupine rejected the configured AccessKey'),
+  GW_CLOUD_KEY_MISSING: spec(78, 500, false, 'a cloud engine is configured without its API key'),
+  GW_CLOUD_FAILED: spec(69, 502, true, 'a cloud engine answered with an error'),
+  // understanding
+  GW_INTENTS_INVALID: spec(65, 500, false, 'an intent template file is malformed'),
+  // connectors and tiers
+  GW_CONNECTOR_FAILED: spec(70, 502, true, 'the connector could not complete the action'),
+  GW_TIER_UNAVAILABLE: spec(69, 503, false, 'the isolation tier the action needs is not available'),
+  GW_CONNECTOR_UNAVAILABLE: spec(69, 503, false, 'the connector is declared but not installed'),
+  GW_ACTION_INPUT_INVALID: spec(65, 422, false, 'the action input does not match its schema'),
+  GW_ACTION_TIMEOUT: spec(70, 504, false, 'the action passed its deadline; its outcome is unknown'),
+  // usage
+  GW_USAGE: spec(64, 400, false, 'the command line is not understood'),
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly exit: number;
+  readonly http: number;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'GatewayError';
+    this.code = code;
+    const s = ERROR_CODES[code];
+    this.retryable = s.retryable;
+    this.exit = s.exit;
+    this.http = s.http;
+  }
+}
+
+export function isGatewayError(err: unknown): err is GatewayError {
+  return err instanceof GatewayError;
+}
+
+/** Wraps anything thrown into a GatewayError, keeping ones that already are. */
+export function asGatewayError(err: unknown, fallback: ErrorCode = 'GW_ENGINE_FAILED'): GatewayError {
+  if (err instanceof GatewayError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new GatewayError(fallback, message, { cause: err });
+}

@@ -1,0 +1,29 @@
+export interface TranscriptWord {
+  readonly word: string;
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
+export interface Transcript {
+  readonly engine: 'pocketsphinx' | 'openai';
+  /** Lower-case words separated by single spaces; empty when nothing was recognised. */
+  readonly text: string;
+  /** 0..1, derived from a real signal; null when the engine gives none. */
+  readonly confidence: number | null;
+  readonly words?: readonly TranscriptWord[];
+}
+
+/** One utterance being decoded while it is still being spoken. */
+export interface SttStream {
+  write(samples: Int16Array): void;
+  /** Signals the end of the utterance and resolves with the final transcript. */
+  end(): Promise<Transcript>;
+  abort(): void;
+}
+
+export interface SpeechToText {
+  readonly engine: Transcript['engine'];
+  start(signal?: AbortSignal): SttStream;
+  transcribe(samples: Int16Array, signal?: AbortSignal): Promise<Transcript>;
+  close(): Promise<void>;
+}
