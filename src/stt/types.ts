@@ -21,9 +21,18 @@ export interface SttStream {
   abort(): void;
 }
 
+export interface SttStartOptions {
+  readonly signal?: AbortSignal;
+  /**
+   * Audio heard just before the utterance (the wake phrase, the previous turn).
+   * It is not transcribed; an engine may use it to adapt to the speaker and channel.
+   */
+  readonly context?: Int16Array;
+}
+
 export interface SpeechToText {
   readonly engine: Transcript['engine'];
-  start(signal?: AbortSignal): SttStream;
-  transcribe(samples: Int16Array, signal?: AbortSignal): Promise<Transcript>;
+  start(options?: SttStartOptions): SttStream;
+  transcribe(samples: Int16Array, options?: SttStartOptions): Promise<Transcript>;
   close(): Promise<void>;
 }
