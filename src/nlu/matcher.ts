@@ -1,0 +1,156 @@
+import type { CompiledIntent, CompiledSet, SlotList } from './model.js';
+import { parseSpokenNumber } from './numbers.js';
+import type { TemplateNode } from './template.js';
+import type { SlotValue, Understanding } from './types.js';
+
+/** Longest input accepted, in characters, before any work is done. */
+export const MAX_TEXT_CHARS = 500;
+/** Longest input accepted, in words: commands are short, and matching backtracks. */
+export const MAX_WORDS = 40;
+/** Longest number phrase tried for a range slot ("nine hundred and ninety nine"). */
+const MAX_NUMBER_WORDS = 5;
+
+/**
+ * Stable reasons for `not_understood`:
+ * - `empty`: nothing but spaces and punctuation;
+ * - `too_long`: over MAX_TEXT_CHARS characters or MAX_WORDS words;
+ * - `no_match`: no template accepts the whole sentence;
+ * - `out_of_range`: a template accepts it only with a number outside its slot's range;
+ * - `ambiguous`: two different intents, or two readings of one, accept it equally.
+ */
+export type NotUnderstoodReason = 'empty' | 'too_long' | 'no_match' | 'out_of_range' | 'ambiguous';
+
+/**
+ * Lower case, curly apostrophes straightened, hyphens and other punctuation turned into
+ * spaces, apostrophes kept only inside words, spaces collapsed.
+ */
+export function normalise(text: string): string[] {
+  return text
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[\u2018\u2019\u02bc]/g, "'")
+    .replace(/[^a-z0-9']+/g, ' ')
+    .split(' ')
+    .map((w) => w.replace(/^'+|'+$/g, ''))
+    .filter((w) => w !== '');
+}
+
+interface State {
+  readonly pos: number;
+  readonly slots: Readonly<Record<string, SlotValue>>;
+  /** Slot names whose number fell outside the list's range. */
+  readonly outside: readonly string[];
+}
+
+function* matchList(list: SlotList, slot: string, toks: readonly string[], st: State):
+Generator<State> {
+  if (list.kind === 'values') {
+    for (const v of list.values) {
+      if (v.words.every((w, i) => toks[st.pos + i] === w)) {
+        yield { ...st, pos: st.pos + v.words.length, slots: { ...st.slots, [slot]: v.out } };
+      }
+    }
+    return;
+  }
+  const emit = (n: number, used: number): State => ({
+    pos: st.pos + used,
+    slots: { ...st.slots, [slot]: n },
+    outside: n < list.from || n > list.to ? [...st.outside, slot] : st.outside,
+  });
+  const first = toks[st.pos];
+  if (first !== undefined && /^\d{1,3}$/.test(first)) {
+    yield emit(Number(first), 1);
+    return;
+  }
+  const most = Math.min(MAX_NUMBER_WORDS, toks.length - st.pos);
+  for (let len = 1; len <= most; len += 1) {
+    const n = parseSpokenNumber(toks.slice(st.pos, st.pos + len));
+    if (n !== null) yield emit(n, len);
+  }
+}
+
+function* matchNode(
+  node: TemplateNode,
+  intent: CompiledIntent,
+  toks: readonly string[],
+  st: State,
+): Generator<State> {
+  switch (node.t) {
+    case 'word':
+      if (toks[st.pos] === node.word) yield { ...st, pos: st.pos + 1 };
+      return;
+    case 'opt':
+      yield* matchNode(node.node, intent, toks, st);
+      yield st;
+      return;
+    case 'alt':
+      for (const option of node.options) yield* matchNode(option, intent, toks, st);
+      return;
+    case 'seq':
+      yield* matchSeq(node.items, 0, intent, toks, st);
+      return;
+    case 'slot': {
+      const list = intent.lists.get(node.list);
+      if (list !== undefined) yield* matchList(list, node.name, toks, st);
+      return;
+    }
+    case 'ref':
+      return;
+  }
+}
+
+function* matchSeq(
+  items: readonly TemplateNode[],
+  i: number,
+  intent: CompiledIntent,
+  toks: readonly string[],
+  st: State,
+): Generator<State> {
+  const item = items[i];
+  if (item === undefined) {
+    yield st;
+    return;
+  }
+  for (const next of matchNode(item, intent, toks, st)) {
+    yield* matchSeq(items, i + 1, intent, toks, next);
+  }
+}
+
+function key(slots: Readonly<Record<string, SlotValue>>): string {
+  return JSON.stringify(Object.entries(slots).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** Full-sentence, deterministic matching over every intent of the set. */
+export function matchText(set: CompiledSet, text: string): Understanding {
+  if (text.length > MAX_TEXT_CHARS) return { kind: 'not_understood', reason: 'too_long' };
+  const toks = normalise(text);
+  if (toks.length === 0) return { kind: 'not_understood', reason: 'empty' };
+  if (toks.length > MAX_WORDS) return { kind: 'not_understood', reason: 'too_long' };
+  const accepted = new Map<string, { intent: CompiledIntent; slots: State['slots'] }>();
+  let outOfRange = false;
+  for (const intent of set.intents) {
+    for (const sentence of intent.sentences) {
+      const start: State = { pos: 0, slots: {}, outside: [] };
+      for (const end of matchNode(sentence, intent, toks, start)) {
+        if (end.pos !== toks.length) continue;
+        if (end.outside.length > 0) {
+          outOfRange = true;
+          continue;
+        }
+        accepted.set(`${intent.name} ${key(end.slots)}`, { intent, slots: end.slots });
+      }
+    }
+  }
+  const found = [...accepted.values()];
+  const only = found[0];
+  if (found.length > 1) return { kind: 'not_understood', reason: 'ambiguous' };
+  if (only !== undefined) {
+    return {
+      kind: 'intent',
+      intent: only.intent.name,
+      action: only.intent.action,
+      slots: only.slots,
+    };
+  }
+  return { kind: 'not_understood', reason: outOfRange ? 'out_of_range' : 'no_match' };
+}
