@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { readSecret, type LoadedConfig } from '../config/load.js';
 import type { VoiceActivityDetector } from '../endpoint/types.js';
+import type { Logger } from '../log.js';
 import { loadIntents } from '../nlu/index.js';
 import { createSpeechToText } from '../stt/index.js';
 import { createTextToSpeech } from '../tts/index.js';
@@ -26,7 +27,11 @@ async function createVad(loaded: LoadedConfig): Promise<VoiceActivityDetector> {
  * Builds every stage the configuration names. Engines that are not configured
  * are never loaded; a missing model or program fails here, at start-up.
  */
-export async function createEngines(loaded: LoadedConfig, opts: { wake?: boolean } = {}): Promise<Engines> {
+export async function createEngines(
+  loaded: LoadedConfig,
+  log: Logger,
+  opts: { wake?: boolean } = {},
+): Promise<Engines> {
   const { config, baseDir } = loaded;
   const intents = await loadIntents(INTENTS_DIR);
   const wakeEngine = opts.wake === false ? 'none' : config.wake.engine;
@@ -50,8 +55,9 @@ export async function createEngines(loaded: LoadedConfig, opts: { wake?: boolean
           baseURL: config.stt.openai.base_url,
           model: config.stt.openai.model,
           apiKey: openaiKey(config.stt.openai.api_key_file),
+          log,
         }
-        : { engine: 'pocketsphinx', jsgf: intents.jsgf({ optionalPrefix: WAKE_PREFIX }) },
+        : { engine: 'pocketsphinx', jsgf: intents.jsgf({ optionalPrefix: WAKE_PREFIX }), log },
     ),
     createTextToSpeech(
       config.tts.engine === 'openai'
@@ -62,6 +68,7 @@ export async function createEngines(loaded: LoadedConfig, opts: { wake?: boolean
           apiKey: openaiKey(config.tts.openai.api_key_file),
         }
         : { engine: 'espeak-ng', voice: config.tts.voice, speed: config.tts.speed },
+      log,
     ),
   ]);
   return { wake, vad, stt, tts, intents };

@@ -17,6 +17,12 @@ const PREROLL_CHUNKS = Math.ceil(msToSamples(PREROLL_MS) / CHUNK_SAMPLES) + 1;
  * the wake word, or after this long if the speaker runs straight on.
  */
 const SETTLE_MS = 640;
+/**
+ * Audio heard before an utterance that the recogniser adapts to (not
+ * transcribed): the wake phrase, or the end of the previous turn.
+ */
+const CONTEXT_MS = 1_600;
+const HISTORY_CHUNKS = Math.ceil(msToSamples(CONTEXT_MS) / CHUNK_SAMPLES) + PREROLL_CHUNKS;
 
 export interface Heard {
   readonly wake: WakeEvent | null;
@@ -26,6 +32,16 @@ export interface Heard {
   /** Samples consumed from the source during this turn. */
   readonly samples: number;
   readonly timings: Record<string, number>;
+}
+
+function concat(chunks: readonly Int16Array[]): Int16Array {
+  const out = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
 }
 
 /** Splits a buffer into CHUNK_SAMPLES pieces, optionally at real-time pace. */
@@ -68,12 +84,28 @@ export async function* rechunk(source: AsyncIterable<Int16Array>): AsyncGenerato
  * decode when the speaker stops.
  */
 export class Listener {
+  /** The most recent audio heard, across turns, newest last. */
+  private readonly history: Int16Array[] = [];
+
   constructor(
     private readonly wake: WakeDetector | null,
     private readonly vad: VoiceActivityDetector,
     private readonly stt: SpeechToText,
     private readonly endpointer: EndpointerOptions,
   ) {}
+
+  private remember(chunk: Int16Array): void {
+    this.history.push(chunk);
+    if (this.history.length > HISTORY_CHUNKS) this.history.shift();
+  }
+
+  /** Reads one chunk and remembers it; null at the end of the source. */
+  private async read(source: AsyncIterator<Int16Array>): Promise<Int16Array | null> {
+    const next = await source.next();
+    if (next.done) return null;
+    this.remember(next.value);
+    return next.value;
+  }
 
   async hear(source: AsyncIterator<Int16Array>, addressed: boolean): Promise<Heard> {
     const timings: Record<string, number> = {};
@@ -83,70 +115,76 @@ export class Listener {
       this.wake.reset();
       let spent = 0;
       for (;;) {
-        const next = await source.next();
-        if (next.done) break;
-        consumed += next.value.length;
+        const chunk = await this.read(source);
+        if (!chunk) break;
+        consumed += chunk.length;
         const w0 = performance.now();
-        event = await this.wake.process(next.value);
+        event = await this.wake.process(chunk);
         spent += performance.now() - w0;
         if (event) break;
       }
       timings.wake = spent;
       if (!event) return { wake: null, transcript: null, ended: null, samples: consumed, timings };
     }
-    const recent: Int16Array[] = [];
-    if (event) consumed += await this.settle(source, recent);
-    const rest = await this.listen(source, recent, timings);
+    let settled = 0;
+    if (event) {
+      const s = await this.settle(source);
+      consumed += s.samples;
+      settled = s.chunks;
+    }
+    const rest = await this.listen(source, settled > 0 ? 1 : 0, timings);
     return { wake: event, ...rest, samples: consumed + rest.samples, timings };
   }
 
-  /** Reads past the tail of the wake phrase; keeps what it read as pre-roll. */
-  private async settle(source: AsyncIterator<Int16Array>, recent: Int16Array[]): Promise<number> {
+  /** Reads past the tail of the wake phrase. */
+  private async settle(source: AsyncIterator<Int16Array>): Promise<{ samples: number; chunks: number }> {
     this.vad.reset();
-    let consumed = 0;
-    while (consumed < msToSamples(SETTLE_MS)) {
-      const next = await source.next();
-      if (next.done) break;
-      consumed += next.value.length;
-      recent.push(next.value);
-      const probs = await this.vad.process(next.value);
+    let samples = 0;
+    let chunks = 0;
+    while (samples < msToSamples(SETTLE_MS)) {
+      const chunk = await this.read(source);
+      if (!chunk) break;
+      samples += chunk.length;
+      chunks += 1;
+      const probs = await this.vad.process(chunk);
       if (probs.length > 0 && probs.every((p) => p < this.endpointer.threshold)) break;
     }
-    // Only the quiet tail is pre-roll; the wake phrase itself is not part of the command.
-    recent.splice(0, Math.max(0, recent.length - 1));
-    return consumed;
+    return { samples, chunks };
   }
 
+  /**
+   * Endpointing, streaming speech into the recogniser once it starts. `quiet`
+   * chunks already read (the quiet end of the wake phrase) may serve as pre-roll.
+   */
   private async listen(
     source: AsyncIterator<Int16Array>,
-    recent: Int16Array[],
+    quiet: number,
     timings: Record<string, number>,
   ): Promise<Pick<Heard, 'transcript' | 'ended' | 'samples'>> {
     this.vad.reset();
     const endpointer = new Endpointer(this.vad, this.endpointer);
     let stream: SttStream | null = null;
+    let sinceStart = quiet;
     let ended: Heard['ended'] = null;
     let consumed = 0;
     let epMs = 0;
     try {
       while (ended === null) {
-        const next = await source.next();
-        if (next.done) break;
-        const chunk = next.value;
+        const chunk = await this.read(source);
+        if (!chunk) break;
         consumed += chunk.length;
+        sinceStart += 1;
         const e0 = performance.now();
         const events = await endpointer.process(chunk);
         epMs += performance.now() - e0;
         if (stream) stream.write(chunk);
-        else {
-          recent.push(chunk);
-          if (recent.length > PREROLL_CHUNKS) recent.shift();
-        }
         for (const ev of events) {
           if (ev.type === 'speech_start' && !stream) {
-            stream = this.stt.start();
-            for (const c of recent) stream.write(c);
-            recent.length = 0;
+            // Pre-roll (this chunk included) is transcribed; what came before is context.
+            const preroll = Math.min(PREROLL_CHUNKS, sinceStart, this.history.length);
+            const cut = this.history.length - preroll;
+            stream = this.stt.start({ context: concat(this.history.slice(0, cut)) });
+            for (const c of this.history.slice(cut)) stream.write(c);
           } else if (ev.type === 'speech_end') {
             ended = 'speech_end';
             timings.trailing_silence = samplesToMs(ev.atSample - (ev.speechEndSample ?? ev.atSample));

@@ -60,6 +60,9 @@ export class Pipeline {
   private clockMs = 0;
   private turn = 0;
   private lastStep: DialogueStep | null = null;
+  /** Names this conversation's reply files, so that runs do not overwrite each other. */
+  private readonly id = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '') +
+    `-${process.pid}`;
 
   constructor(private readonly opts: PipelineOptions) {
     const { engines, config } = opts;
@@ -216,7 +219,7 @@ export class Pipeline {
       const durationMs = Math.round((audio.samples.length * 1000) / audio.sampleRate);
       if (!this.opts.outputDir) return { text, audio: null, durationMs };
       await mkdir(this.opts.outputDir, { recursive: true });
-      const file = path.join(this.opts.outputDir, `turn-${turn}.wav`);
+      const file = path.join(this.opts.outputDir, `${this.id}-turn-${turn}.wav`);
       await writeWavFile(file, audio.samples, audio.sampleRate);
       return { text, audio: file, durationMs };
     } catch (err) {
