@@ -16,6 +16,6 @@ node bin/gateway.js replay --now "$NOW" "$U/calendar_tomorrow__en-us_150.wav"
 
 echo '== "Hey Jarvis, close breaker seven at substation twelve." ... "Confirm."'
 node bin/gateway.js replay --now "$NOW" \
-  "$U/breaker_close_7_12__en-us+f3_150.wav" "$U/followup_confirm__en-us_150.wav"
+  "$U/breaker_close_7_12__en-us_150.wav" "$U/followup_confirm__en-us+f3_185.wav"
 
 echo "Reply audio is in out/replies/. Try: node bin/gateway.js say \"what's my next meeting\""

@@ -103,14 +103,17 @@ export class Conversation {
     return p && at <= p.expiresAt ? p : null;
   }
 
-  private cancel(p: PendingAction, reason: string): DialogueStep {
+  /** The turn's intent is what was said (if anything); action and tier stay the pending one's. */
+  private cancel(p: PendingAction, reason: string, said: IntentMatch | null = null): DialogueStep {
     return step('cancelled', reason, 'Cancelled. Nothing was done.', {
-      intent: p.intent, action: `${p.connector}.${p.action}`, tier: p.tier, asks: false,
+      intent: said, action: `${p.connector}.${p.action}`, tier: p.tier, asks: false,
     });
   }
 
   private answer(p: PendingAction, u: IntentMatch): DialogueStep {
-    if (u.intent !== 'system.confirm') return this.cancel(p, u.intent === 'system.deny' ? 'denied' : 'new_command');
+    if (u.intent !== 'system.confirm') {
+      return this.cancel(p, u.intent === 'system.deny' ? 'denied' : 'new_command', u);
+    }
     return step('executed', 'confirmed', '', {
       intent: u, action: `${p.connector}.${p.action}`, tier: p.tier, asks: false,
       execute: { connector: p.connector, action: p.action, input: { ...p.intent.slots }, confirmed: true },

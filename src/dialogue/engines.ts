@@ -1,6 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { readSecret, type LoadedConfig } from '../config/load.js';
 import type { VoiceActivityDetector } from '../endpoint/types.js';
+import type { SpeechToText } from '../stt/types.js';
+import type { TextToSpeech } from '../tts/types.js';
+import type { WakeDetector } from '../wake/types.js';
+import { GatewayError } from '../errors.js';
+import { which } from '../isolation/host.js';
 import type { Logger } from '../log.js';
 import { loadIntents } from '../nlu/index.js';
 import { createSpeechToText } from '../stt/index.js';
@@ -33,6 +38,10 @@ export async function createEngines(
   opts: { wake?: boolean } = {},
 ): Promise<Engines> {
   const { config, baseDir } = loaded;
+  if (config.tts.engine === 'espeak-ng' && !which('espeak-ng')) {
+    throw new GatewayError('GW_ENGINE_MISSING',
+      'espeak-ng is not installed: run ./scripts/setup.sh or apt-get install espeak-ng');
+  }
   const intents = await loadIntents(INTENTS_DIR);
   const wakeEngine = opts.wake === false ? 'none' : config.wake.engine;
   const accessKey = wakeEngine === 'porcupine'
@@ -40,7 +49,7 @@ export async function createEngines(
     : null;
   const openaiKey = (file: string): string | undefined =>
     readSecret('OPENAI_API_KEY', file, baseDir) ?? undefined;
-  const [wake, vad, stt, tts] = await Promise.all([
+  const settled = await Promise.allSettled([
     createWakeDetector({
       engine: wakeEngine,
       keyword: config.wake.keyword,
@@ -71,6 +80,17 @@ export async function createEngines(
       log,
     ),
   ]);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    // Close what did start (warm recogniser processes, model sessions), then report.
+    await Promise.allSettled(settled.map((r) => {
+      const v = r.status === 'fulfilled' ? r.value : null;
+      return v && 'close' in v && typeof v.close === 'function' ? v.close() : undefined;
+    }));
+    throw failed.reason;
+  }
+  const [wake, vad, stt, tts] = settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
+    WakeDetector | null, VoiceActivityDetector, SpeechToText, TextToSpeech];
   return { wake, vad, stt, tts, intents };
 }
 

@@ -34,9 +34,9 @@ export function tierUnavailable(tier: Tier, config: GatewayConfig): string | nul
       return 'the sandboxed tier for dangerous actions (bubblewrap, seccomp and Landlock) ' +
         'is not part of this version of the gateway';
     case 'critical':
-      return config.enable_firecracker_sandbox
-        ? 'the microVM tier for critical actions is not part of this version of the gateway'
-        : 'the microVM tier is disabled; set enable_firecracker_sandbox = true in config/gateway.toml';
+      // Both halves are said: enabling the setting alone would not help in this version.
+      return 'the microVM tier for critical actions is not part of this version of the gateway' +
+        (config.enable_firecracker_sandbox ? '' : ', and enable_firecracker_sandbox is off');
   }
 }
 

@@ -40,10 +40,16 @@ describe('executor', () => {
     expect(ran).toBe(0);
   });
 
-  it('tells the user how to enable the microVM tier when it is switched off', async () => {
+  it('says why the microVM tier is missing, and that the setting is off when it is', async () => {
     const ex = new Executor(registry('critical', async () => ({ speech: '' })), config);
     const r = await ex.run({ connector: 'demo', action: 'act', input: { n: 1 }, tier: 'critical' }, ctx);
+    expect(r.speech).toContain('not part of this version');
     expect(r.speech).toContain('enable_firecracker_sandbox');
+    const on = new Executor(registry('critical', async () => ({ speech: '' })),
+      validateConfig({ enable_firecracker_sandbox: true }, 'test'));
+    const r2 = await on.run({ connector: 'demo', action: 'act', input: { n: 1 }, tier: 'critical' }, ctx);
+    expect(r2.outcome).toBe('refused');
+    expect(r2.speech).not.toContain('enable_firecracker_sandbox');
   });
 
   it('refuses input that does not match the schema', async () => {

@@ -1,0 +1,202 @@
+import { execFile, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { encodeWav } from '../../src/audio/wav.js';
+import type { TurnReport } from '../../src/dialogue/report.js';
+import { ROOT, UTTERANCES } from './harness.js';
+
+const run = promisify(execFile);
+const GATEWAY = path.join(ROOT, 'bin/gateway.js');
+const NOW = '2026-12-07T08:00:00Z';
+
+interface Result { code: number; stdout: string; stderr: string }
+
+async function gateway(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [GATEWAY, ...args], {
+      cwd: ROOT, env: { ...process.env, TZ: 'Europe/London', ...env }, maxBuffer: 16 << 20,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+function tmp(): string {
+  return mkdtempSync(path.join(tmpdir(), 'gw-cli-'));
+}
+
+const u = (file: string): string => path.join(UTTERANCES, file);
+
+function expectOneLineError(r: Result, code: string, exit: number): void {
+  expect(r.code).toBe(exit);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines.at(-1)).toMatch(new RegExp(`^gateway: ${code}: `));
+  expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  expect(r.stdout).toBe('');
+}
+
+describe('gateway replay and say (the CLI, real engines)', () => {
+  it('prints exactly one JSON line per input file, with the documented fields', async () => {
+    const out = tmp();
+    const r = await gateway(['replay', '--json', '--now', NOW, '--out', out,
+      u('breaker_close_7_12__en-us_150.wav'), u('followup_confirm__en-us+f3_185.wav')]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as TurnReport);
+    expect(lines).toHaveLength(2);
+    for (const l of lines) {
+      for (const key of ['wake', 'transcript', 'intent', 'tier', 'decision', 'outcome', 'reply', 'timings']) {
+        expect(l).toHaveProperty(key);
+      }
+    }
+    const [ask, confirm] = lines as [TurnReport, TurnReport];
+    expect(ask.intent?.slots).toEqual({ operation: 'close', breaker: 7, substation: 12 });
+    expect(ask.decision).toBe('confirmation_requested');
+    expect(ask.tier).toBe('critical');
+    expect(confirm.tier).toBe('critical');
+    expect(confirm.decision).toBe('refused');
+    expect(confirm.outcome).toBe('refused');
+    expect(readFileSync(ask.reply?.audio ?? '').subarray(0, 4).toString()).toBe('RIFF');
+  });
+
+  it('runs text turns as one conversation with say', async () => {
+    const r = await gateway(['say', '--json', '--now', NOW, '--out', tmp(),
+      'close breaker seven at substation twelve', 'confirm']);
+    expect(r.code).toBe(0);
+    const [ask, confirm] = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as TurnReport);
+    expect(ask?.wake).toBeNull();
+    expect(ask?.transcript?.confidence).toBeNull();
+    expect(ask?.reply?.text).toBe('Close breaker seven at substation twelve. Say confirm to proceed.');
+    expect(confirm?.intent?.name).toBe('system.confirm');
+    expect(confirm?.action).toBe('scada_dnp3.operate');
+    expect(confirm?.error?.code).toBe('GW_TIER_UNAVAILABLE');
+  });
+
+  it('keeps transcripts and reply text out of the log at default settings', async () => {
+    const r = await gateway(['replay', '--now', NOW, '--out', tmp(), u('calendar_tomorrow__en-us_150.wav')]);
+    expect(r.code).toBe(0);
+    const log = r.stderr;
+    expect(log).toContain('"msg":"turn finished"');
+    expect(log).not.toMatch(/calendar tomorrow|dentist|stand-up/);
+    expect(r.stdout).toContain('dentist'); // the answer itself is on stdout
+  });
+});
+
+describe('bad input: a stable code, one line, no stack trace, nothing run', () => {
+  const dir = tmp();
+  const good = readFileSync(u('calendar_tomorrow__en-us_150.wav'));
+  const cases: [string, Buffer, string][] = [
+    ['truncated', good.subarray(0, 2000), 'GW_AUDIO_TRUNCATED'],
+    ['empty', Buffer.alloc(0), 'GW_AUDIO_EMPTY'],
+    ['not a WAV', Buffer.from('ID3\u0003 this is an mp3, honest'.repeat(4)), 'GW_AUDIO_NOT_WAV'],
+  ];
+  it.each(cases)('refuses a %s file', async (name, bytes, code) => {
+    const file = path.join(dir, `${name.replace(/ /g, '-')}.wav`);
+    writeFileSync(file, bytes);
+    expectOneLineError(await gateway(['replay', file]), code, 65);
+  });
+
+  it('refuses a 10-minute recording before decoding it', async () => {
+    const file = path.join(dir, 'ten-minutes.wav');
+    writeFileSync(file, encodeWav(new Int16Array(16_000 * 600), 16_000));
+    expectOneLineError(await gateway(['replay', file]), 'GW_AUDIO_TOO_LONG', 65);
+  });
+
+  it('runs no turn when any file of a conversation is malformed', async () => {
+    const bad = path.join(dir, 'bad-second.wav');
+    writeFileSync(bad, good.subarray(0, 100));
+    const r = await gateway(['replay', u('calendar_tomorrow__en-us_150.wav'), bad]);
+    expectOneLineError(r, 'GW_AUDIO_TRUNCATED', 65);
+  });
+
+  it('reports a missing file', async () => {
+    expectOneLineError(await gateway(['replay', path.join(dir, 'nope.wav')]), 'GW_AUDIO_NOT_FOUND', 66);
+  });
+
+  it('stops at start-up on a configuration typo, naming the key', async () => {
+    const cfg = path.join(dir, 'typo.toml');
+    writeFileSync(cfg, '[wake]\nkeywrod = "hey_jarvis"\n');
+    const r = await gateway(['say', '--config', cfg, 'help']);
+    expectOneLineError(r, 'GW_CONFIG_INVALID', 78);
+    expect(r.stderr).toContain('wake.keywrod');
+  });
+
+  it('names the available wake words when the model is missing', async () => {
+    const cfg = path.join(dir, 'model.toml');
+    writeFileSync(cfg, '[wake]\nkeyword = "hey_nobody"\n');
+    const r = await gateway(['replay', '--config', cfg, u('calendar_tomorrow__en-us_150.wav')]);
+    expectOneLineError(r, 'GW_MODEL_MISSING', 69);
+    expect(r.stderr).toContain('hey_jarvis');
+  });
+
+  it('says what to install when espeak-ng is missing', async () => {
+    const bin = tmp();
+    const r = await gateway(['say', 'help'], { PATH: bin });
+    expectOneLineError(r, 'GW_ENGINE_MISSING', 69);
+    expect(r.stderr).toContain('espeak-ng');
+  });
+
+  it('gives Porcupine\'s rejection of a key as one line naming the setting', async () => {
+    const cfg = path.join(dir, 'porcupine.toml');
+    writeFileSync(cfg, '[wake]\nengine = "porcupine"\n');
+    const r = await gateway(['replay', '--config', cfg, u('calendar_tomorrow__en-us_150.wav')],
+      { PICOVOICE_ACCESS_KEY: 'not-a-real-key-123' });
+    expectOneLineError(r, 'GW_WAKE_KEY_REJECTED', 78);
+    expect(r.stderr).not.toContain('not-a-real-key-123');
+  });
+
+  it('rejects unknown commands and options with usage', async () => {
+    expect((await gateway(['fly'])).code).toBe(64);
+    expectOneLineError(await gateway(['replay', '--bogus', 'x.wav']), 'GW_USAGE', 64);
+  });
+});
+
+describe('gateway listen (microphone through node-record-lpcm16)', () => {
+  /** A stand-in `sox` on PATH that plays WAV files as the microphone would deliver them. */
+  function fakeRecorder(files: string[], thenSleep: number): string {
+    const bin = tmp();
+    const script = path.join(bin, 'sox');
+    const plays = files.map((f) => `/usr/bin/sox -q "${f}" -t raw -r 16000 -c 1 -b 16 -e signed -`);
+    writeFileSync(script, `#!/bin/sh\n${plays.join('\n')}\nsleep ${thenSleep}\n`);
+    chmodSync(script, 0o755);
+    return bin;
+  }
+
+  it('runs turns from the microphone and exits when the recorder ends', async () => {
+    const bin = fakeRecorder([u('calendar_tomorrow__en-us_150.wav')], 0);
+    const r = await gateway(['listen', '--json', '--now', NOW, '--out', tmp()],
+      { PATH: `${bin}:${process.env.PATH}` });
+    expect(r.code).toBe(0);
+    const turns = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as TurnReport);
+    expect(turns[0]?.intent?.name).toBe('calendar.agenda');
+    expect(turns[0]?.decision).toBe('answered');
+  });
+
+  it('stops cleanly on Ctrl-C, leaving no recorder behind', async () => {
+    const bin = fakeRecorder([], 300);
+    const child = spawn(process.execPath, [GATEWAY, 'listen'], {
+      cwd: ROOT, env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (stderr.includes('"msg":"listening"')) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 50);
+    });
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    const { stdout } = await run('ps', ['-eo', 'args']);
+    expect(stdout).not.toContain(`${bin}/sox`);
+  });
+});
