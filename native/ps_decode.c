@@ -17,13 +17,15 @@
  * caller from these fields (src/stt/confidence.ts), so that its calibration
  * lives in one place and can be tested without audio.
  *
- * Before the utterance, stdin carries a 4-byte little-endian count of context
- * samples, then that many samples of the audio heard just before it (the wake
- * phrase, or the previous turn). The context is decoded as an utterance of its
- * own and thrown away: it only lets the live cepstral mean normalisation adapt
- * to the speaker and the channel. Without it the first utterance is decoded
- * against the model's initial mean, and numbers were misheard ("seven" as
- * "two") that the same decoder heard right once adapted.
+ * Before the utterance, stdin carries two 4-byte little-endian numbers: a count
+ * of context samples, and how many milliseconds of the utterance's start (at
+ * most 800) to adapt to as well; then the context samples, the audio heard just
+ * before the utterance (the wake phrase, or the previous turn). The context,
+ * with the asked start of the utterance, runs through the front end only, to
+ * set the cepstral mean the decoders normalise with (no search runs): the
+ * acoustic model expects batch normalisation, and decoding live from the
+ * model's initial mean misheard numbers ("seven" as "two") and short answers
+ * ("confirm" as nothing) that the same decoder heard right once adapted.
  *
  * Exit status: 0 with a result line; 2 for bad arguments; 3 when a model or
  * grammar cannot be loaded; 4 when the input exceeds --max-seconds (a line
@@ -35,7 +37,11 @@
 #include <string.h>
 
 #include <pocketsphinx.h>
+#include <sphinxbase/ckd_alloc.h>
+#include <sphinxbase/cmn.h>
 #include <sphinxbase/err.h>
+#include <sphinxbase/fe.h>
+#include <sphinxbase/feat.h>
 
 #define SAMPLE_RATE 16000
 /* 64 ms per block: fixed, so the result does not depend on how the writer
@@ -44,6 +50,12 @@
 #define DEFAULT_MAX_SECONDS 30
 /* Context before an utterance: at most 5 s. */
 #define MAX_CONTEXT_SAMPLES (5L * SAMPLE_RATE)
+/* At most this much of the utterance's own start may also set the cepstral mean
+ * before decoding starts (the caller asks for it on answers, whose context is
+ * mostly silence); decoding then begins that far into the utterance. */
+#define ADAPT_HEAD_SAMPLES (SAMPLE_RATE * 8 / 10)
+/* Fewer speech frames than this leave the mean as it was. */
+#define MIN_ADAPT_FRAMES 20
 
 struct options {
     const char *grammar;
@@ -227,36 +239,74 @@ static int feed(ps_decoder_t *g, ps_decoder_t *p, const int16 *block, size_t n)
     return 0;
 }
 
-/* Reads the context header and decodes the context as a throwaway utterance.
- * Returns 0, or -1 on a malformed header or a decoder failure. An empty input
- * (no header at all) is an empty context. */
-static int adapt_to_context(ps_decoder_t *g, ps_decoder_t *p)
+/* Sets a decoder's cepstral mean to the mean over the speech frames of `audio`
+ * (its front end drops silence frames). Features only: no search runs. */
+static void adapt_cmn(ps_decoder_t *ps, const int16 *audio, size_t n)
 {
-    unsigned char header[4];
-    size_t got = fread(header, 1, sizeof header, stdin);
-    if (got == 0)
-        return 0;
-    if (got != sizeof header)
-        return -1;
-    unsigned long count = header[0] | (header[1] << 8) | (header[2] << 16)
-                          | ((unsigned long)header[3] << 24);
-    if (count > MAX_CONTEXT_SAMPLES)
-        return -1;
-    if (count == 0)
-        return 0;
-    if (ps_start_utt(g) < 0 || ps_start_utt(p) < 0)
-        return -1;
-    int16 block[BLOCK_SAMPLES];
-    while (count > 0) {
-        size_t want = count < BLOCK_SAMPLES ? count : BLOCK_SAMPLES;
-        size_t n = fread(block, sizeof block[0], want, stdin);
-        if (n == 0)
-            return -1;
-        if (feed(g, p, block, n) != 0)
-            return -1;
-        count -= n;
+    fe_t *fe = ps_get_fe(ps);
+    feat_t *feat = ps_get_feat(ps);
+    int ceplen = fe_get_output_size(fe);
+    int32 capacity = (int32)(n / 160) + 8, nfr = capacity, idx = 0, tail = 0;
+    mfcc_t **cep = (mfcc_t **)ckd_calloc_2d(capacity, ceplen, sizeof(mfcc_t));
+    const int16 *cursor = audio;
+    size_t left = n;
+    fe_start_utt(fe);
+    if (fe_process_frames(fe, &cursor, &left, cep, &nfr, &idx) < 0)
+        nfr = 0;
+    if (nfr < capacity) {
+        fe_end_utt(fe, cep[nfr], &tail);
+        nfr += tail;
+    } else {
+        fe_end_utt(fe, NULL, &tail);
     }
-    return (ps_end_utt(g) < 0 || ps_end_utt(p) < 0) ? -1 : 0;
+    if (nfr >= MIN_ADAPT_FRAMES) {
+        /* As the decoder itself would at the end of an utterance: the new frames
+         * join the running sums, which still carry the model's initial mean. */
+        cmn_live(feat->cmn_struct, cep, 0, nfr);
+        cmn_live_update(feat->cmn_struct);
+    }
+    ckd_free_2d((void **)cep);
+}
+
+/* Reads exactly n samples unless the input ends first; returns how many. */
+static size_t read_samples(int16 *into, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        size_t r = fread(into + got, sizeof into[0], n - got, stdin);
+        if (r == 0)
+            break;
+        got += r;
+    }
+    return got;
+}
+
+/* Reads the context header, the context and the first ADAPT_HEAD_SAMPLES of the
+ * utterance into `buf`, and adapts both decoders' cepstral means to them.
+ * Returns the number of utterance samples read (they start at *head), or -1 on
+ * a malformed header. An empty input (no header at all) is an empty context. */
+static long adapt_to_context(ps_decoder_t *g, ps_decoder_t *p, int16 *buf, int16 **head)
+{
+    unsigned char header[8];
+    size_t got = fread(header, 1, sizeof header, stdin);
+    unsigned long count = 0, head_ms = 0;
+    if (got != 0 && got != sizeof header)
+        return -1;
+    if (got == sizeof header) {
+        count = header[0] | (header[1] << 8) | (header[2] << 16)
+                | ((unsigned long)header[3] << 24);
+        head_ms = header[4] | (header[5] << 8) | (header[6] << 16)
+                  | ((unsigned long)header[7] << 24);
+    }
+    if (count > MAX_CONTEXT_SAMPLES || head_ms * SAMPLE_RATE / 1000 > ADAPT_HEAD_SAMPLES)
+        return -1;
+    if (read_samples(buf, count) != count)
+        return -1;
+    *head = buf + count;
+    size_t utt = read_samples(*head, head_ms * SAMPLE_RATE / 1000);
+    adapt_cmn(g, buf, count + utt);
+    adapt_cmn(p, buf, count + utt);
+    return (long)utt;
 }
 
 int main(int argc, char **argv)
@@ -272,7 +322,10 @@ int main(int argc, char **argv)
         fputs("ps_decode: cannot load the acoustic model, dictionary or grammar\n", stderr);
         return 3;
     }
-    if (adapt_to_context(g, p) != 0) {
+    static int16 adapt_buf[MAX_CONTEXT_SAMPLES + ADAPT_HEAD_SAMPLES];
+    int16 *head = adapt_buf;
+    long head_samples = adapt_to_context(g, p, adapt_buf, &head);
+    if (head_samples < 0) {
         fputs("ps_decode: malformed or oversized context before the utterance\n", stderr);
         return 5;
     }
@@ -280,7 +333,9 @@ int main(int argc, char **argv)
         return 5;
 
     const long max_samples = o.max_seconds * SAMPLE_RATE;
-    long samples = 0;
+    long samples = head_samples;
+    if (head_samples > 0 && feed(g, p, head, (size_t)head_samples) != 0)
+        return 5;
     int16 block[BLOCK_SAMPLES];
     size_t n;
     while ((n = fread(block, sizeof block[0], BLOCK_SAMPLES, stdin)) > 0) {

@@ -132,7 +132,7 @@ export class Listener {
       consumed += s.samples;
       settled = s.chunks;
     }
-    const rest = await this.listen(source, settled > 0 ? 1 : 0, timings);
+    const rest = await this.listen(source, settled > 0 ? 1 : 0, event !== null, timings);
     return { wake: event, ...rest, samples: consumed + rest.samples, timings };
   }
 
@@ -159,6 +159,7 @@ export class Listener {
   private async listen(
     source: AsyncIterator<Int16Array>,
     quiet: number,
+    woke: boolean,
     timings: Record<string, number>,
   ): Promise<Pick<Heard, 'transcript' | 'ended' | 'samples'>> {
     this.vad.reset();
@@ -183,7 +184,10 @@ export class Listener {
             // Pre-roll (this chunk included) is transcribed; what came before is context.
             const preroll = Math.min(PREROLL_CHUNKS, sinceStart, this.history.length);
             const cut = this.history.length - preroll;
-            stream = this.stt.start({ context: concat(this.history.slice(0, cut)) });
+            // An answer without a wake word has mostly silence before it: adapt to its start.
+            stream = this.stt.start({
+              context: concat(this.history.slice(0, cut)), adaptToStart: !woke,
+            });
             for (const c of this.history.slice(cut)) stream.write(c);
           } else if (ev.type === 'speech_end') {
             ended = 'speech_end';

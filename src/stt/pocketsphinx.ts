@@ -116,7 +116,7 @@ export class PocketsphinxStt implements SpeechToText {
   }
 
   start(options: SttStartOptions = {}): SttStream {
-    const { signal, context } = options;
+    const { signal, context, adaptToStart } = options;
     if (this.closed) throw new GatewayError('GW_ENGINE_FAILED', 'the speech recogniser is closed');
     const helper = this.spare?.alive ? this.spare : new HelperProcess(this.program, this.args);
     this.spare = null;
@@ -126,7 +126,7 @@ export class PocketsphinxStt implements SpeechToText {
       decodeTimeoutMs: this.options.decodeTimeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS,
     };
     const stream: PocketsphinxStream = new PocketsphinxStream(helper, limits,
-      () => this.active.delete(stream), this.options.log, signal, context);
+      () => this.active.delete(stream), this.options.log, signal, context, adaptToStart);
     this.active.add(stream);
     if (signal?.aborted) stream.abort();
     if (this.options.warm ?? true) this.spare = new HelperProcess(this.program, this.args);

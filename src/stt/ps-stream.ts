@@ -14,6 +14,8 @@ export interface StreamLimits {
 
 /** The helper's bound on context audio (MAX_CONTEXT_SAMPLES in native/ps_decode.c). */
 export const MAX_CONTEXT_SAMPLES = 5 * 16_000;
+/** How much of an utterance's start the helper adapts to when asked (ADAPT_HEAD_SAMPLES). */
+export const ADAPT_START_MS = 800;
 
 /** A copy: the caller may reuse its buffer before the pipe has taken the bytes. */
 function copyBytes(samples: Int16Array): Uint8Array {
@@ -51,14 +53,18 @@ export class PocketsphinxStream implements SttStream {
     private readonly log: Logger | undefined,
     signal?: AbortSignal,
     context?: Int16Array,
+    adaptToStart = false,
   ) {
     const onAbort = (): void => this.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     this.removeAbortListener = () => signal?.removeEventListener('abort', onAbort);
-    // The helper reads a context header first (native/ps_decode.c): a count, then the samples.
+    // The helper reads a header first (native/ps_decode.c): the context's length, how much
+    // of the utterance's start to adapt to, then the context samples.
     const ctx = context ? context.subarray(Math.max(0, context.length - MAX_CONTEXT_SAMPLES)) : null;
-    const header = new Uint8Array(4);
-    new DataView(header.buffer).setUint32(0, ctx?.length ?? 0, true);
+    const header = new Uint8Array(8);
+    const view = new DataView(header.buffer);
+    view.setUint32(0, ctx?.length ?? 0, true);
+    view.setUint32(4, adaptToStart ? ADAPT_START_MS : 0, true);
     this.helper.write(header);
     if (ctx && ctx.length > 0) this.helper.write(copyBytes(ctx));
   }

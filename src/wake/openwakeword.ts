@@ -37,6 +37,24 @@ export interface OpenWakeWordOptions {
    * below the threshold again, so one utterance fires once. Default 1500 ms.
    */
   refractoryMs?: number;
+  /** Score every 40 ms instead of every 80 ms: steadier scores, twice the work. Default false. */
+  halfSteps?: boolean;
+  /**
+   * Steps whose level stays below this (dBFS) for a whole embedding window skip the
+   * embedding model: the window is silence, and its embedding is the neutral one.
+   * null runs every step. Default -60.
+   */
+  silenceGateDbfs?: number | null;
+}
+
+/** Steps one embedding window spans: after this many quiet steps the window is all quiet. */
+const STEPS_PER_WINDOW = Math.ceil(MEL_WINDOW / MEL_PER_STEP) + 1;
+
+function levelDbfs(samples: Int16Array): number {
+  let sum = 0;
+  for (const v of samples) sum += v * v;
+  const rms = Math.sqrt(sum / Math.max(1, samples.length)) / 32768;
+  return rms > 0 ? 20 * Math.log10(rms) : Number.NEGATIVE_INFINITY;
 }
 
 interface Model {
@@ -71,6 +89,10 @@ export class OpenWakeWordDetector implements WakeDetector {
   readonly keyword: string;
   readonly threshold: number;
   private readonly refractorySamples: number;
+  private readonly halfSteps: boolean;
+  private readonly gateDbfs: number | null;
+  private quietSteps = 0;
+  private skippedSteps = 0;
 
   private readonly pending = new Int16Array(STEP_SAMPLES);
   private pendingLength = 0;
@@ -95,8 +117,10 @@ export class OpenWakeWordDetector implements WakeDetector {
     private readonly embeddingModel: Model,
     private readonly keywordModel: Model,
     private readonly silentEmbedding: Float32Array,
-    options: Required<Pick<OpenWakeWordOptions, 'keyword' | 'threshold' | 'refractoryMs'>>,
+    options: Required<OpenWakeWordOptions>,
   ) {
+    this.halfSteps = options.halfSteps;
+    this.gateDbfs = options.silenceGateDbfs;
     this.keyword = options.keyword;
     this.threshold = options.threshold;
     this.refractorySamples = Math.round((options.refractoryMs * 16_000) / 1000);
@@ -130,6 +154,9 @@ export class OpenWakeWordDetector implements WakeDetector {
         keyword,
         threshold,
         refractoryMs,
+        modelDir: dir,
+        halfSteps: options.halfSteps ?? false,
+        silenceGateDbfs: options.silenceGateDbfs === undefined ? -60 : options.silenceGateDbfs,
       });
     } catch (err) {
       await Promise.all(opened.map((m) => m.session.release()));
@@ -140,6 +167,11 @@ export class OpenWakeWordDetector implements WakeDetector {
   /** Highest score since the last reset (for tests and benchmarks). */
   get peakScore(): number {
     return this.peak;
+  }
+
+  /** Steps that skipped the embedding model as silence, since the last reset. */
+  get skipped(): number {
+    return this.skippedSteps;
   }
 
   /** Score of the latest complete step. */
@@ -165,6 +197,8 @@ export class OpenWakeWordDetector implements WakeDetector {
       for (let i = 0; i < EMBEDDING_WINDOW; i++) ring.set(this.silentEmbedding, i * EMBEDDING_SIZE);
     }
     this.samplesSeen = 0;
+    this.quietSteps = STEPS_PER_WINDOW;
+    this.skippedSteps = 0;
     this.lastFireAt = Number.NEGATIVE_INFINITY;
     this.armed = true;
     this.peak = 0;
@@ -194,7 +228,7 @@ export class OpenWakeWordDetector implements WakeDetector {
       const scores = await this.step(generation);
       if (scores === null) return null;
       // judge() runs for every score, even after a detection, to keep its state current.
-      const early = this.judge(scores[0], this.samplesSeen - STEP_SAMPLES / 2);
+      const early = scores[0] === null ? null : this.judge(scores[0], this.samplesSeen - STEP_SAMPLES / 2);
       const late = this.judge(scores[1], this.samplesSeen);
       event ??= early ?? late;
     }
@@ -206,7 +240,7 @@ export class OpenWakeWordDetector implements WakeDetector {
    * the step's end and at it, or null when reset() was called meanwhile (then the history
    * must not be touched).
    */
-  private async step(generation: number): Promise<[number, number] | null> {
+  private async step(generation: number): Promise<[number | null, number] | null> {
     const input = this.stepInput;
     input.copyWithin(0, STEP_SAMPLES);
     for (let i = 0; i < STEP_SAMPLES; i++) input[CONTEXT_SAMPLES + i] = this.pending[i] ?? 0;
@@ -220,25 +254,51 @@ export class OpenWakeWordDetector implements WakeDetector {
     const tail = this.mel.length - added * MEL_BINS;
     for (let i = 0; i < newest.length; i++) this.mel[tail + i] = (newest[i] ?? 0) / 10 + 2;
 
-    // Both windows in one batch: frames [0, 76) and [4, 80) of the kept mel frames.
+    const quiet = this.gateDbfs !== null && levelDbfs(this.pending) < this.gateDbfs;
+    this.quietSteps = quiet ? this.quietSteps + 1 : 0;
+    if (this.quietSteps >= STEPS_PER_WINDOW) {
+      // The whole window is silence: push the neutral embedding; the classifier still runs.
+      this.skippedSteps++;
+      return this.classify(generation, [this.silentEmbedding, this.silentEmbedding]);
+    }
+    // Frames [4, 80) of the kept mel frames end at the step; [0, 76) half a step earlier.
     const windowSize = MEL_WINDOW * MEL_BINS;
+    const late = this.mel.subarray(HALF_STEP_MEL * MEL_BINS);
+    if (!this.halfSteps) {
+      const embedded = await run(this.embeddingModel, late, [1, MEL_WINDOW, MEL_BINS, 1]);
+      if (generation !== this.generation) return null;
+      return this.classify(generation, [null, embedded]);
+    }
     const batch = new Float32Array(2 * windowSize);
     batch.set(this.mel.subarray(0, windowSize), 0);
-    batch.set(this.mel.subarray(HALF_STEP_MEL * MEL_BINS), windowSize);
+    batch.set(late, windowSize);
     const embedded = await run(this.embeddingModel, batch, [2, MEL_WINDOW, MEL_BINS, 1]);
     if (generation !== this.generation) return null;
+    return this.classify(generation, [
+      embedded.subarray(0, EMBEDDING_SIZE), embedded.subarray(EMBEDDING_SIZE, 2 * EMBEDDING_SIZE),
+    ]);
+  }
 
+  /** Appends each phase's embedding to its ring and scores the ring; null phases are skipped. */
+  private async classify(
+    generation: number,
+    embeddings: [Float32Array | null, Float32Array],
+  ): Promise<[number | null, number] | null> {
     const dims = [1, EMBEDDING_WINDOW, EMBEDDING_SIZE];
-    const scores: number[] = [];
+    const scores: (number | null)[] = [];
     for (const [phase, ring] of this.embeddings.entries()) {
+      const e = embeddings[phase];
+      if (!e || (phase === 0 && !this.halfSteps)) {
+        scores.push(null);
+        continue;
+      }
       ring.copyWithin(0, EMBEDDING_SIZE);
-      const from = phase * EMBEDDING_SIZE;
-      ring.set(embedded.subarray(from, from + EMBEDDING_SIZE), ring.length - EMBEDDING_SIZE);
+      ring.set(e.subarray(0, EMBEDDING_SIZE), ring.length - EMBEDDING_SIZE);
       const score = await run(this.keywordModel, ring, dims);
       if (generation !== this.generation) return null;
       scores.push(score[0] ?? 0);
     }
-    return [scores[0] ?? 0, scores[1] ?? 0];
+    return [scores[0] ?? null, scores[1] ?? 0];
   }
 
   private judge(score: number, atSample: number): WakeEvent | null {

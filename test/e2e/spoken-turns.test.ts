@@ -9,8 +9,6 @@ import { FIXTURES, audioOf, conversation, fixture, realEngines } from './harness
  */
 const MISHEARD: Record<string, string> = {
   'breaker_close_7_12__en-us+f3_150.wav': 'seven heard as ten: the read-back says ten',
-  'followup_confirm__en-us_150.wav': '"confirm" heard as nothing: the action is cancelled',
-  'followup_confirm__en-us+m3_150.wav': '"confirm" heard as "do not": the action is cancelled',
 };
 
 const BREAKER = 'breaker_close_7_12__en-us_150.wav';
@@ -123,6 +121,19 @@ describe('audio that must not act', () => {
     const next = await c.runAudio(await audioOf('calendar_next__en_150.wav'), 'next');
     expect(next.intent?.name).toBe('calendar.next');
     expect(next.decision).toBe('answered');
+  });
+
+  it('with the wake word turned off (push-to-talk), every utterance is addressed', async () => {
+    const c = conversation({ ...engines, wake: null });
+    const file = 'no_wake_breaker__en-us_150.wav';
+    const r = await c.runAudio(await audioOf(file), file);
+    expect(r.wake).toBeNull();
+    expect(r.intent?.name).toBe('scada.breaker_operate');
+    expect(r.decision).toBe('confirmation_requested');
+    // The first utterance has nothing before it to adapt to, and the number may be misheard
+    // (README, "What is not done yet"); whatever was heard is what is read back.
+    const { breaker, substation } = r.intent?.slots as { breaker: number; substation: number };
+    expect(r.reply?.text).toContain(`breaker ${numberToWords(breaker)} at substation ${numberToWords(substation)}`);
   });
 
   it.each([['wake_unrelated__en-us+f3_150.wav'], ['wake_unrelated__en_185.wav']])(
