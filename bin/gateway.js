@@ -1,6 +1,12 @@
 #!/usr/bin/env node
 import { main } from '../dist/cli/main.js';
 
+// A reader that went away (`gateway replay --json x.wav | head`) is not a failure.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -26,13 +26,15 @@ export const ERROR_CODES = {
   GW_CONFIG_NOT_FOUND: spec(78, 500, false, 'the configuration file does not exist'),
   GW_CONFIG_PARSE: spec(78, 500, false, 'the configuration file is not valid TOML'),
   GW_CONFIG_INVALID: spec(78, 500, false, 'a configuration key is unknown or has the wrong type'),
-  GW_SECRET_UNREADABLE: spec(78, 500, false, 'a secret file named in the configuration cannot be read'),
+  GW_SECRET_UNREADABLE: spec(78, 500, false,
+    'a secret file named in the configuration cannot be read'),
   // audio in
   GW_AUDIO_NOT_FOUND: spec(66, 400, false, 'the audio file does not exist'),
   GW_AUDIO_EMPTY: spec(65, 400, false, 'the audio file is empty'),
   GW_AUDIO_NOT_WAV: spec(65, 400, false, 'the file is not a RIFF/WAVE file'),
   GW_AUDIO_TRUNCATED: spec(65, 400, false, 'the WAV file ends before its chunks say it should'),
-  GW_AUDIO_UNSUPPORTED: spec(65, 400, false, 'the WAV encoding is not PCM (or IEEE float) at 8, 16, 24 or 32 bits'),
+  GW_AUDIO_UNSUPPORTED: spec(65, 400, false,
+    'the WAV encoding is not PCM (or IEEE float) at 8, 16, 24 or 32 bits'),
   GW_AUDIO_TOO_LONG: spec(65, 413, false, 'the audio is longer than the configured maximum'),
   GW_AUDIO_DEVICE: spec(69, 503, true, 'the recording program failed or is missing'),
   // engines
@@ -80,7 +82,10 @@ export function isGatewayError(err: unknown): err is GatewayError {
 }
 
 /** Wraps anything thrown into a GatewayError, keeping ones that already are. */
-export function asGatewayError(err: unknown, fallback: ErrorCode = 'GW_ENGINE_FAILED'): GatewayError {
+export function asGatewayError(
+  err: unknown,
+  fallback: ErrorCode = 'GW_ENGINE_FAILED',
+): GatewayError {
   if (err instanceof GatewayError) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new GatewayError(fallback, message, { cause: err });

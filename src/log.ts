@@ -8,7 +8,9 @@ import { pino, type Logger, type DestinationStream } from 'pino';
  * censored. Personal data (transcripts, reply text, message bodies) is censored
  * unless `log_personal_data = true` in the configuration.
  */
-export const SECRET_KEYS = ['token', 'apiKey', 'accessKey', 'secret', 'password', 'pin', 'authorization'];
+export const SECRET_KEYS = [
+  'token', 'apiKey', 'accessKey', 'secret', 'password', 'pin', 'authorization',
+];
 export const PERSONAL_KEYS = ['transcript', 'text', 'reply', 'body', 'events', 'utterance'];
 
 export type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -33,7 +33,7 @@ export function parseCommon(argv: string[]): CommonArgs {
   let now: Date | undefined;
   if (values.now !== undefined) {
     now = new Date(values.now);
-    if (Number.isNaN(now.getTime())) {
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(values.now) || Number.isNaN(now.getTime())) {
       throw new GatewayError('GW_USAGE', `--now expects an ISO 8601 time, got ${values.now}`);
     }
   }

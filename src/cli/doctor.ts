@@ -30,9 +30,19 @@ async function probeEngines(): Promise<Probe[]> {
   try {
     const { defaultModelDir, availableKeywords } = await import('../wake/models.js');
     const keywords = await availableKeywords(defaultModelDir());
-    probes.push({ name: 'openWakeWord models', ok: keywords.length > 0, detail: keywords.join(', '), fix: null });
+    probes.push({
+      name: 'openWakeWord models',
+      ok: keywords.length > 0,
+      detail: keywords.join(', '),
+      fix: null,
+    });
   } catch (err) {
-    probes.push({ name: 'openWakeWord models', ok: false, detail: asGatewayError(err).message, fix: 'npm ci' });
+    probes.push({
+      name: 'openWakeWord models',
+      ok: false,
+      detail: asGatewayError(err).message,
+      fix: 'npm ci',
+    });
   }
   return probes;
 }

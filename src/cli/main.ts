@@ -28,14 +28,18 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 /** Entry point: returns the exit status; never throws for expected failures. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === 'help' || name === '--help' || name === '-h') {
+  if (name === 'help' || name === '--help' || name === '-h' || rest.includes('--help')) {
     process.stdout.write(USAGE);
-    return name ? 0 : 64;
+    return 0;
+  }
+  if (!name) {
+    process.stderr.write(USAGE);
+    return 64;
   }
   const load = COMMANDS[name];
   if (!load) {
-    process.stderr.write(`gateway: unknown command "${name}"\n${USAGE}`);
-    return 64;
+    process.stderr.write(USAGE);
+    return reportFailure(new GatewayError('GW_USAGE', `unknown command "${name}"`));
   }
   try {
     return await (await load())(rest);
@@ -47,6 +51,12 @@ export async function main(argv: string[]): Promise<number> {
 /** One clear line with the stable code, no stack trace. */
 export function reportFailure(err: unknown): number {
   const e = err instanceof GatewayError ? err : asGatewayError(err, 'GW_ENGINE_FAILED');
-  process.stderr.write(`gateway: ${e.code}: ${e.message}\n`);
+  process.stderr.write(`gateway: ${e.code}: ${oneLine(e.message)}\n`);
   return e.exit;
+}
+
+/** Control characters (a newline in a file name, a terminal escape) are shown escaped. */
+export function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
 }

@@ -2,11 +2,15 @@ import type { TurnReport } from '../dialogue/report.js';
 
 /** Human-readable rendering of a turn report, for the terminal. */
 export function formatTurn(r: TurnReport): string {
-  const lines = [`turn ${r.turn}  ${r.input.kind === 'audio' ? r.input.source : `"${r.input.source}"`}`];
+  const source = r.input.kind === 'audio' ? r.input.source : `"${r.input.source}"`;
+  const lines = [`turn ${r.turn}  ${source}`];
   const row = (label: string, value: string): void => {
     lines.push(`  ${label.padEnd(9)} ${value}`);
   };
-  if (r.wake) row('wake', `${r.wake.keyword} (${r.wake.engine}) score ${r.wake.score} at ${r.wake.atMs} ms`);
+  if (r.wake) {
+    const { keyword, engine, score, atMs } = r.wake;
+    row('wake', `${keyword} (${engine}) score ${score} at ${atMs} ms`);
+  }
   if (r.transcript) {
     const conf = r.transcript.confidence === null ? '' : ` (confidence ${r.transcript.confidence})`;
     row('heard', `"${r.transcript.text}"${conf}`);

@@ -15,7 +15,10 @@ export interface Session {
 }
 
 /** Loads configuration and engines and opens one conversation. */
-export async function openSession(args: CommonArgs, opts: { wake?: boolean } = {}): Promise<Session> {
+export async function openSession(
+  args: CommonArgs,
+  opts: { wake?: boolean } = {},
+): Promise<Session> {
   const loaded = loadConfig(args.config);
   const { config, baseDir } = loaded;
   const log = createLogger({ level: config.log_level, personalData: config.log_personal_data });

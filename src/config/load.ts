@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type { z } from 'zod';
 import { GatewayError } from '../errors.js';
 import { configSchema, type GatewayConfig } from './schema.js';
 
 export type { GatewayConfig };
+
+/** The gateway's own folder: defaults such as fixtures/calendar.ics are relative to it. */
+export const PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface LoadedConfig {
   readonly config: Readonly<GatewayConfig>;
@@ -54,7 +58,7 @@ export function loadConfig(explicitPath?: string): LoadedConfig {
     text = readFileSync(candidate, 'utf8');
   } catch (err) {
     if (explicitPath === undefined && (err as NodeJS.ErrnoException).code === 'ENOENT') {
-      return { config: validateConfig({}, '(defaults)'), file: null, baseDir: process.cwd() };
+      return { config: validateConfig({}, '(defaults)'), file: null, baseDir: PACKAGE_ROOT };
     }
     throw new GatewayError('GW_CONFIG_NOT_FOUND', `cannot read configuration ${candidate}`, {
       cause: err,
@@ -77,16 +81,28 @@ export function loadConfig(explicitPath?: string): LoadedConfig {
 
 /** Reads a secret from the environment first, then from a file; never logs it. */
 export function readSecret(envName: string, file: string, baseDir: string): string | null {
-  const fromEnv = process.env[envName];
-  if (fromEnv && fromEnv.trim()) return fromEnv.trim();
+  const fromEnv = process.env[envName]?.trim();
+  if (fromEnv) {
+    if (!/^[\x21-\x7e]+$/.test(fromEnv)) {
+      throw new GatewayError('GW_SECRET_UNREADABLE',
+        `${envName} must hold one key on one line, with no spaces`);
+    }
+    return fromEnv;
+  }
   if (!file) return null;
   const full = path.resolve(baseDir, file);
+  let value: string;
   try {
-    const value = readFileSync(full, 'utf8').trim();
-    return value || null;
+    value = readFileSync(full, 'utf8').trim();
   } catch (err) {
     throw new GatewayError('GW_SECRET_UNREADABLE', `cannot read the secret file ${full}`, {
       cause: err,
     });
   }
+  // One printable token: anything else would end up in a header or an error message.
+  if (value && !/^[\x21-\x7e]+$/.test(value)) {
+    throw new GatewayError('GW_SECRET_UNREADABLE',
+      `the secret file ${full} must hold one key on one line, with no spaces`);
+  }
+  return value || null;
 }

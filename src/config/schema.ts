@@ -5,7 +5,18 @@ import { z } from 'zod';
  * a working offline configuration. Unknown keys are errors (strict objects).
  * The top-level keys of the original guide keep their names.
  */
-const ms = (def: number, max: number) => z.number().int().min(0).max(max).default(def);
+const ms = (def: number, max: number, min = 0) =>
+  z.number().int().min(min).max(max).default(def);
+
+function isTimeZone(zone: string): boolean {
+  if (zone === '') return true;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const wake = z.strictObject({
   /** `none` turns the wake word off (push-to-talk: every utterance is addressed). */
@@ -19,10 +30,10 @@ const wake = z.strictObject({
 const endpoint = z.strictObject({
   vad: z.enum(['silero', 'energy']).default('silero'),
   threshold: z.number().min(0).max(1).default(0.5),
-  trailing_silence_ms: ms(300, 5_000),
-  max_utterance_ms: ms(10_000, 60_000),
-  no_speech_timeout_ms: ms(4_000, 30_000),
-  min_speech_ms: ms(120, 2_000),
+  trailing_silence_ms: ms(300, 5_000, 100),
+  max_utterance_ms: ms(10_000, 60_000, 1_000),
+  no_speech_timeout_ms: ms(4_000, 30_000, 500),
+  min_speech_ms: ms(120, 2_000, 30),
 });
 
 const openaiEngine = z.strictObject({
@@ -57,7 +68,8 @@ const dialogue = z.strictObject({
   /** The principal of microphone and CLI turns. */
   local_principal: z.string().min(1).default('local'),
   /** IANA time zone for "today" and "tomorrow"; empty means the host's. */
-  timezone: z.string().default(''),
+  timezone: z.string().refine(isTimeZone, 'expected an IANA time zone such as Europe/London')
+    .default(''),
 });
 
 const audio = z.strictObject({

@@ -39,7 +39,10 @@ export const scadaDnp3Manifest: ConnectorManifest = {
     status: {
       tier: 'safe',
       description: 'read whether a breaker is open or closed',
-      input: z.strictObject({ breaker: z.number().int().min(1), substation: z.number().int().min(1) }),
+      input: z.strictObject({
+        breaker: z.number().int().min(1),
+        substation: z.number().int().min(1),
+      }),
     },
   },
 };

@@ -9,7 +9,10 @@ import type { RegisteredConnector } from './types.js';
  * is not part of this build is still registered by its manifest, so that its
  * intents get the right tier and a clear refusal.
  */
-export function createConnectors(config: GatewayConfig, baseDir: string): Map<string, RegisteredConnector> {
+export function createConnectors(
+  config: GatewayConfig,
+  baseDir: string,
+): Map<string, RegisteredConnector> {
   const icsPath = path.resolve(baseDir, config.connectors.calendar.ics_path);
   return new Map<string, RegisteredConnector>([
     ['calendar', { manifest: calendarManifest, implementation: createCalendarConnector(icsPath) }],

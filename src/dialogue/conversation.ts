@@ -34,7 +34,12 @@ export interface DialogueStep {
   readonly tier: Tier | null;
   readonly reply: string;
   /** The action to run now, and whether it ran after a confirmation. */
-  readonly execute: { readonly connector: string; readonly action: string; readonly input: Record<string, SlotValue>; readonly confirmed: boolean } | null;
+  readonly execute: {
+    readonly connector: string;
+    readonly action: string;
+    readonly input: Record<string, SlotValue>;
+    readonly confirmed: boolean;
+  } | null;
   /** True when the reply asks a question (opens the follow-up window). */
   readonly asks: boolean;
 }
@@ -70,7 +75,8 @@ export class Conversation {
     if (step.asks) {
       this.followUpUntil = endedAt + this.config.dialogue.follow_up_window_ms;
       if (this.pending) {
-        this.pending = { ...this.pending, expiresAt: endedAt + this.config.dialogue.confirmation_window_ms };
+        const expiresAt = endedAt + this.config.dialogue.confirmation_window_ms;
+        this.pending = { ...this.pending, expiresAt };
       }
     } else {
       this.followUpUntil = -1;
@@ -87,11 +93,15 @@ export class Conversation {
     }
     const conf = input.transcript.confidence;
     if (conf !== null && conf < this.config.stt.min_confidence) {
-      return pending ? this.cancel(pending, 'low_confidence') : step('not_understood', 'low_confidence', SORRY);
+      return pending
+        ? this.cancel(pending, 'low_confidence')
+        : step('not_understood', 'low_confidence', SORRY);
     }
     const u = input.understanding;
     if (!u || u.kind === 'not_understood') {
-      return pending ? this.cancel(pending, 'unclear_answer') : step('not_understood', u?.reason ?? 'no_match', SORRY);
+      return pending
+        ? this.cancel(pending, 'unclear_answer')
+        : step('not_understood', u?.reason ?? 'no_match', SORRY);
     }
     if (pending) return this.answer(pending, u);
     return this.command(u);
@@ -116,13 +126,16 @@ export class Conversation {
     }
     return step('executed', 'confirmed', '', {
       intent: u, action: `${p.connector}.${p.action}`, tier: p.tier, asks: false,
-      execute: { connector: p.connector, action: p.action, input: { ...p.intent.slots }, confirmed: true },
+      execute: {
+        connector: p.connector, action: p.action, input: { ...p.intent.slots }, confirmed: true,
+      },
     });
   }
 
   private command(u: IntentMatch): DialogueStep {
     if (u.intent === 'system.confirm' || u.intent === 'system.deny') {
-      return step('not_understood', 'nothing_pending', 'There is nothing to confirm.', { intent: u });
+      const text = 'There is nothing to confirm.';
+      return step('not_understood', 'nothing_pending', text, { intent: u });
     }
     if (!u.action) {
       const info = this.intents.intents.find((i) => i.name === u.intent);
@@ -132,16 +145,17 @@ export class Conversation {
     const [connector = '', action = ''] = u.action.split('.', 2);
     const spec = this.connectors.get(connector)?.manifest.actions[action];
     if (!spec) {
-      return step('refused', 'unknown_action', 'I cannot do that: no connector provides that action.', {
-        intent: u, action: u.action,
-      });
+      const text = 'I cannot do that: no connector provides that action.';
+      return step('refused', 'unknown_action', text, { intent: u, action: u.action });
     }
     const tier = resolveTier(connector, spec.tier, this.config);
     const base = { intent: u, action: u.action, tier };
     if (needsConfirmation(tier, this.config, spec.emergencyStop === true)) {
       this.pending = { intent: u, connector, action, tier, expiresAt: Number.POSITIVE_INFINITY };
       const info = this.intents.intents.find((i) => i.name === u.intent);
-      const readback = info?.readback ? this.intents.render(info.readback, u.slots) : `${u.action}.`;
+      const readback = info?.readback
+        ? this.intents.render(info.readback, u.slots)
+        : `${u.action}.`;
       const phrase = this.config.dialogue.confirmation_phrase;
       return step('confirmation_requested', null, `${readback} Say ${phrase} to proceed.`, {
         ...base, asks: true,

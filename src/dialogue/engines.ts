@@ -89,7 +89,8 @@ export async function createEngines(
     }));
     throw failed.reason;
   }
-  const [wake, vad, stt, tts] = settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
+  const values = settled.map((r) => (r as PromiseFulfilledResult<unknown>).value);
+  const [wake, vad, stt, tts] = values as [
     WakeDetector | null, VoiceActivityDetector, SpeechToText, TextToSpeech];
   return { wake, vad, stt, tts, intents };
 }

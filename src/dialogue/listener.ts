@@ -27,7 +27,10 @@ const HISTORY_CHUNKS = Math.ceil(msToSamples(CONTEXT_MS) / CHUNK_SAMPLES) + PRER
 export interface Heard {
   readonly wake: WakeEvent | null;
   readonly transcript: Transcript | null;
-  /** How listening ended: `speech_end`, `no_speech`, `end_of_audio`, or null when no wake word came. */
+  /**
+   * How listening ended: `speech_end`, `no_speech`, `end_of_audio`, or null when no wake
+   * word came.
+   */
   readonly ended: 'speech_end' | 'no_speech' | 'end_of_audio' | null;
   /** Samples consumed from the source during this turn. */
   readonly samples: number;
@@ -137,7 +140,9 @@ export class Listener {
   }
 
   /** Reads past the tail of the wake phrase. */
-  private async settle(source: AsyncIterator<Int16Array>): Promise<{ samples: number; chunks: number }> {
+  private async settle(
+    source: AsyncIterator<Int16Array>,
+  ): Promise<{ samples: number; chunks: number }> {
     this.vad.reset();
     let samples = 0;
     let chunks = 0;
@@ -191,7 +196,8 @@ export class Listener {
             for (const c of this.history.slice(cut)) stream.write(c);
           } else if (ev.type === 'speech_end') {
             ended = 'speech_end';
-            timings.trailing_silence = samplesToMs(ev.atSample - (ev.speechEndSample ?? ev.atSample));
+            const speechEnd = ev.speechEndSample ?? ev.atSample;
+            timings.trailing_silence = samplesToMs(ev.atSample - speechEnd);
           } else if (ev.type === 'no_speech') {
             ended = 'no_speech';
           }

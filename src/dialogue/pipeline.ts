@@ -78,7 +78,8 @@ export class Pipeline {
   /** One turn from 16 kHz mono audio. `pace` feeds it at real-time speed (bench, --realtime). */
   async runAudio(samples: Int16Array, source: string, pace = false): Promise<TurnReport> {
     const at = this.clockMs;
-    const report = await this.runFrom(chunksOf(samples, pace), source, at, samplesToMs(samples.length));
+    const durationMs = samplesToMs(samples.length);
+    const report = await this.runFrom(chunksOf(samples, pace), source, at, durationMs);
     return report;
   }
 
@@ -177,7 +178,8 @@ export class Pipeline {
     const reply = step.reply ? await this.speak(step.reply, t.turn, t.timings) : null;
     t.timings.end_of_utterance_to_reply = (t.timings.stt ?? 0) + (performance.now() - r0);
     if (t.timings.trailing_silence !== undefined) {
-      t.timings.end_of_speech_to_reply = t.timings.trailing_silence + t.timings.end_of_utterance_to_reply;
+      t.timings.end_of_speech_to_reply =
+        t.timings.trailing_silence + t.timings.end_of_utterance_to_reply;
     }
     this.clockMs = t.at + (t.durationMs ?? 0) + (reply?.durationMs ?? 0);
     this.conversation.replied(step, this.clockMs);
@@ -211,7 +213,11 @@ export class Pipeline {
     return report;
   }
 
-  private async speak(text: string, turn: number, timings: Record<string, number>): Promise<TurnReport['reply']> {
+  private async speak(
+    text: string,
+    turn: number,
+    timings: Record<string, number>,
+  ): Promise<TurnReport['reply']> {
     const t0 = performance.now();
     try {
       const audio = await this.opts.engines.tts.synthesize(text);

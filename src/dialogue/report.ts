@@ -18,18 +18,41 @@ export type Decision =
  */
 export interface TurnReport {
   readonly turn: number;
-  readonly input: { readonly kind: 'audio' | 'text'; readonly source: string; readonly durationMs: number | null };
-  readonly wake: { readonly engine: string; readonly keyword: string; readonly score: number; readonly atMs: number } | null;
-  readonly transcript: { readonly text: string; readonly confidence: number | null; readonly engine: string } | null;
-  readonly intent: { readonly name: string; readonly slots: Readonly<Record<string, SlotValue>> } | null;
-  /** The connector action the turn is about (`connector.action`), on asking and confirming turns alike. */
+  readonly input: {
+    readonly kind: 'audio' | 'text';
+    readonly source: string;
+    readonly durationMs: number | null;
+  };
+  readonly wake: {
+    readonly engine: string;
+    readonly keyword: string;
+    readonly score: number;
+    readonly atMs: number;
+  } | null;
+  readonly transcript: {
+    readonly text: string;
+    readonly confidence: number | null;
+    readonly engine: string;
+  } | null;
+  readonly intent: {
+    readonly name: string;
+    readonly slots: Readonly<Record<string, SlotValue>>;
+  } | null;
+  /**
+   * The connector action the turn is about (`connector.action`), on asking and confirming
+   * turns alike.
+   */
   readonly action: string | null;
   readonly tier: Tier | null;
   readonly decision: Decision;
   /** Why the turn ended as it did, as a stable code (e.g. `no_wake_word`, `low_confidence`). */
   readonly reason: string | null;
   readonly outcome: Outcome | null;
-  readonly reply: { readonly text: string; readonly audio: string | null; readonly durationMs: number | null } | null;
+  readonly reply: {
+    readonly text: string;
+    readonly audio: string | null;
+    readonly durationMs: number | null;
+  } | null;
   readonly error: { readonly code: string; readonly message: string } | null;
   readonly timings: Readonly<Record<string, number>>;
 }

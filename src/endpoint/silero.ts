@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { GatewayError } from '../errors.js';
+import { SerialJobs } from '../serial-jobs.js';
 import { defaultModelDir, openModel } from '../wake/models.js';
 import type { VoiceActivityDetector } from './types.js';
 
@@ -59,9 +60,9 @@ export class SileroVad implements VoiceActivityDetector {
   private h = new Float32Array(STATE_SIZE);
   private c = new Float32Array(STATE_SIZE);
   private readonly sr = new Tensor('int64', BigInt64Array.from([16_000n]), []);
+  /** Bumped by reset() so that a frame still running for old audio drops its result. */
   private generation = 0;
-  private queue: Promise<unknown> = Promise.resolve();
-  private closed = false;
+  private readonly jobs = new SerialJobs('the VAD');
 
   private constructor(
     private readonly session: InferenceSession,
@@ -80,12 +81,7 @@ export class SileroVad implements VoiceActivityDetector {
   }
 
   process(samples: Int16Array): Promise<number[]> {
-    if (this.closed) {
-      return Promise.reject(new GatewayError('GW_ENGINE_FAILED', 'the VAD is closed'));
-    }
-    const result = this.queue.then(() => this.consume(samples));
-    this.queue = result.catch(() => undefined);
-    return result;
+    return this.jobs.run(() => this.consume(samples));
   }
 
   reset(): void {
@@ -96,10 +92,7 @@ export class SileroVad implements VoiceActivityDetector {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.queue;
-    await this.session.release();
+    if (await this.jobs.close()) await this.session.release();
   }
 
   private async consume(samples: Int16Array): Promise<number[]> {

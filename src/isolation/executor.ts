@@ -1,5 +1,7 @@
 import type { GatewayConfig } from '../config/load.js';
-import type { ActionContext, ActionResult, RegisteredConnector, Tier } from '../connectors/types.js';
+import type {
+  ActionContext, ActionResult, RegisteredConnector, Tier,
+} from '../connectors/types.js';
 import { GatewayError, asGatewayError, type ErrorCode } from '../errors.js';
 
 export type Outcome = 'succeeded' | 'failed' | 'refused' | 'indeterminate';
@@ -69,7 +71,8 @@ export class Executor {
     }
     const parsed = spec.input.safeParse(request.input);
     if (!parsed.success) {
-      return refusal('GW_ACTION_INPUT_INVALID', parsed.error.issues.map((i) => i.message).join('; '),
+      const problems = parsed.error.issues.map((i) => i.message).join('; ');
+      return refusal('GW_ACTION_INPUT_INVALID', problems,
         'I did not do it, because the request was incomplete.');
     }
     return this.runInProcess(registered, request.action, parsed.data, ctx);
@@ -87,17 +90,21 @@ export class Executor {
     const signal = AbortSignal.any([ctx.signal, deadline]);
     let removeListener = (): void => {};
     const timedOut = new Promise<never>((_, reject) => {
-      const onAbort = (): void => reject(new GatewayError('GW_ACTION_TIMEOUT', 'action deadline passed'));
+      const onAbort = (): void => {
+        reject(new GatewayError('GW_ACTION_TIMEOUT', 'action deadline passed'));
+      };
       signal.addEventListener('abort', onAbort, { once: true });
       removeListener = () => signal.removeEventListener('abort', onAbort);
     });
     try {
-      const result: ActionResult = await Promise.race([impl.run(action, input, { ...ctx, signal }), timedOut]);
+      const running = impl.run(action, input, { ...ctx, signal });
+      const result: ActionResult = await Promise.race([running, timedOut]);
       return { outcome: 'succeeded', speech: result.speech, data: result.data };
     } catch (err) {
       const e = asGatewayError(err, 'GW_CONNECTOR_FAILED');
       const outcome: Outcome = e.code === 'GW_ACTION_TIMEOUT' ? 'indeterminate' : 'failed';
-      return { outcome, speech: 'Sorry, that did not work.', error: { code: e.code, message: e.message } };
+      const error = { code: e.code, message: e.message };
+      return { outcome, speech: 'Sorry, that did not work.', error };
     } finally {
       removeListener();
     }

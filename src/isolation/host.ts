@@ -47,7 +47,8 @@ export function probeIsolation(): Probe[] {
   const maxUserNs = readText('/proc/sys/user/max_user_namespaces');
   const usernsClone = readText('/proc/sys/kernel/unprivileged_userns_clone');
   const apparmorRestrict = readText('/proc/sys/kernel/apparmor_restrict_unprivileged_userns');
-  const userns = maxUserNs !== null && Number(maxUserNs) > 0 && usernsClone !== '0' && apparmorRestrict !== '1';
+  const userns = maxUserNs !== null && Number(maxUserNs) > 0
+    && usernsClone !== '0' && apparmorRestrict !== '1';
   const lsm = readText('/sys/kernel/security/lsm') ?? '';
   const seccomp = /^Seccomp:\s/m.test(readText('/proc/self/status') ?? '');
   const kvm = existsSync('/dev/kvm');
@@ -56,15 +57,19 @@ export function probeIsolation(): Probe[] {
       name: 'user namespaces',
       ok: userns,
       detail: userns ? `max_user_namespaces=${maxUserNs}` : 'restricted or disabled',
-      fix: userns ? null : 'enable unprivileged user namespaces (sysctl user.max_user_namespaces, ' +
-        'kernel.apparmor_restrict_unprivileged_userns=0)',
+      fix: userns
+        ? null
+        : 'enable unprivileged user namespaces (sysctl user.max_user_namespaces, ' +
+          'kernel.apparmor_restrict_unprivileged_userns=0)',
     },
     binaryProbe('bwrap', 'bubblewrap', 'dangerous-tier sandbox'),
     {
       name: 'landlock',
       ok: lsm.split(',').includes('landlock'),
       detail: lsm ? `active LSMs: ${lsm}` : 'cannot read /sys/kernel/security/lsm',
-      fix: lsm.includes('landlock') ? null : 'boot a kernel with CONFIG_SECURITY_LANDLOCK and lsm=landlock',
+      fix: lsm.includes('landlock')
+        ? null
+        : 'boot a kernel with CONFIG_SECURITY_LANDLOCK and lsm=landlock',
     },
     {
       name: 'seccomp',

@@ -7,13 +7,16 @@ import { tierRank, type Tier } from '../connectors/types.js';
  * spoken confirmation; that is a dialogue rule, handled in needsConfirmation.
  */
 export function resolveTier(connector: string, manifestTier: Tier, config: GatewayConfig): Tier {
-  if (config.critical_connectors.includes(connector) && tierRank(manifestTier) < tierRank('critical')) {
-    return 'critical';
-  }
+  const listed = config.critical_connectors.includes(connector);
+  if (listed && tierRank(manifestTier) < tierRank('critical')) return 'critical';
   return manifestTier;
 }
 
-export function needsConfirmation(tier: Tier, config: GatewayConfig, emergencyStop: boolean): boolean {
+export function needsConfirmation(
+  tier: Tier,
+  config: GatewayConfig,
+  emergencyStop: boolean,
+): boolean {
   if (emergencyStop) return false;
   if (tierRank(tier) >= tierRank('dangerous')) return true;
   return config.security_mode === 'paranoid' && tierRank(tier) > tierRank('safe');

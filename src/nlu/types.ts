@@ -23,7 +23,10 @@ export interface IntentInfo {
   readonly action: string | null;
   /** Sentence spoken back before a confirmation, with `{slot}` placeholders. */
   readonly readback: string | null;
-  /** Sentence spoken as the answer, with `{slot}` placeholders (`{result}` for connector output). */
+  /**
+   * Sentence spoken as the answer, with `{slot}` placeholders (`{result}` for connector
+   * output).
+   */
   readonly response: string | null;
 }
 

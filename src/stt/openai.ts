@@ -2,13 +2,11 @@ import OpenAI, { toFile } from 'openai';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { SAMPLE_RATE } from '../audio/pcm.js';
+import { encodeWav } from '../audio/wav.js';
+import { openAiClient, type OpenAiConnectionOptions } from '../cloud/openai.js';
 import type { SpeechToText, SttStream, Transcript, SttStartOptions } from './types.js';
 
-export interface OpenAiSttOptions {
-  /** Required; configuration supplies it (the environment is not read here). */
-  readonly apiKey?: string;
-  /** Any OpenAI-compatible endpoint, e.g. `http://127.0.0.1:8000/v1`; default OpenAI's. */
-  readonly baseURL?: string;
+export interface OpenAiSttOptions extends OpenAiConnectionOptions {
   /** Default `whisper-1`. */
   readonly model?: string;
   /**
@@ -19,33 +17,9 @@ export interface OpenAiSttOptions {
   readonly responseFormat?: 'json' | 'verbose_json';
   /** Sent as the `language` field when set (ISO-639-1, e.g. `en`). */
   readonly language?: string;
-  /** Deadline per request; default 30 s. */
-  readonly timeoutMs?: number;
-  /** Retries the SDK makes on connection errors, 429 and 5xx; default 1. */
-  readonly maxRetries?: number;
   /** Longest utterance buffered for upload; default 30 s. */
   readonly maxUtteranceMs?: number;
   readonly log?: Logger;
-}
-
-/** A 44-byte RIFF header for 16 kHz mono 16-bit PCM, then the samples. */
-function wavBytes(samples: Int16Array): Buffer {
-  const data = samples.length * 2;
-  const out = Buffer.alloc(44 + data);
-  out.write('RIFF', 0, 'ascii');
-  out.writeUInt32LE(36 + data, 4);
-  out.write('WAVEfmt ', 8, 'ascii');
-  out.writeUInt32LE(16, 16);
-  out.writeUInt16LE(1, 20);
-  out.writeUInt16LE(1, 22);
-  out.writeUInt32LE(SAMPLE_RATE, 24);
-  out.writeUInt32LE(SAMPLE_RATE * 2, 28);
-  out.writeUInt16LE(2, 32);
-  out.writeUInt16LE(16, 34);
-  out.write('data', 36, 'ascii');
-  out.writeUInt32LE(data, 40);
-  for (let i = 0; i < samples.length; i++) out.writeInt16LE(samples[i] ?? 0, 44 + i * 2);
-  return out;
 }
 
 /** Lower-case words separated by single spaces; apostrophes inside words stay. */
@@ -111,16 +85,7 @@ export class OpenAiStt implements SpeechToText {
   private readonly maxSamples: number;
 
   constructor(private readonly options: OpenAiSttOptions) {
-    if (!options.apiKey) {
-      throw new GatewayError('GW_CLOUD_KEY_MISSING',
-        'OpenAI transcription needs an API key (stt.openai)');
-    }
-    this.client = new OpenAI({
-      apiKey: options.apiKey,
-      baseURL: options.baseURL ?? 'https://api.openai.com/v1',
-      timeout: options.timeoutMs ?? 30_000,
-      maxRetries: options.maxRetries ?? 1,
-    });
+    this.client = openAiClient(options, 'OpenAI transcription needs an API key (stt.openai)');
     this.model = options.model ?? 'whisper-1';
     const verbose = this.model.startsWith('whisper');
     this.format = options.responseFormat ?? (verbose ? 'verbose_json' : 'json');
@@ -183,7 +148,8 @@ export class OpenAiStt implements SpeechToText {
   private async request(samples: Int16Array, signal: AbortSignal): Promise<Transcript> {
     const t0 = performance.now();
     try {
-      const file = await toFile(wavBytes(samples), 'utterance.wav', { type: 'audio/wav' });
+      const wav = encodeWav(samples, SAMPLE_RATE);
+      const file = await toFile(wav, 'utterance.wav', { type: 'audio/wav' });
       const body = {
         file,
         model: this.model,

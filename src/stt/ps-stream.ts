@@ -60,7 +60,9 @@ export class PocketsphinxStream implements SttStream {
     this.removeAbortListener = () => signal?.removeEventListener('abort', onAbort);
     // The helper reads a header first (native/ps_decode.c): the context's length, how much
     // of the utterance's start to adapt to, then the context samples.
-    const ctx = context ? context.subarray(Math.max(0, context.length - MAX_CONTEXT_SAMPLES)) : null;
+    const ctx = context
+      ? context.subarray(Math.max(0, context.length - MAX_CONTEXT_SAMPLES))
+      : null;
     const header = new Uint8Array(8);
     const view = new DataView(header.buffer);
     view.setUint32(0, ctx?.length ?? 0, true);

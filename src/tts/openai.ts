@@ -2,24 +2,17 @@ import OpenAI from 'openai';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { decodeWavMono } from '../audio/wav.js';
+import { openAiClient, type OpenAiConnectionOptions } from '../cloud/openai.js';
 import { capText } from './espeak.js';
 import type { SpeechAudio, TextToSpeech } from './types.js';
 
-export interface OpenAiTtsOptions {
-  /** API key; required (the environment is not consulted here, configuration is). */
-  readonly apiKey?: string;
-  /** Any OpenAI-compatible endpoint, e.g. `http://127.0.0.1:8000/v1`; default OpenAI's. */
-  readonly baseURL?: string;
+export interface OpenAiTtsOptions extends OpenAiConnectionOptions {
   /** Default `gpt-4o-mini-tts`. */
   readonly model?: string;
   /** Default `alloy`. */
   readonly voice?: string;
   /** `wav` (any rate the server picks) or `pcm` (raw 24 kHz s16le); default `wav`. */
   readonly format?: 'wav' | 'pcm';
-  /** Deadline per request; default 30 s. */
-  readonly timeoutMs?: number;
-  /** Retries the SDK makes on connection errors, 429 and 5xx; default 1. */
-  readonly maxRetries?: number;
   /** Longer text is cut at a word boundary; default 4096 characters (the API's limit). */
   readonly maxTextChars?: number;
   /** Responses larger than this are refused; default 32 MiB. */
@@ -66,15 +59,7 @@ export class OpenAiTts implements TextToSpeech {
   private readonly log: Logger | undefined;
 
   constructor(options: OpenAiTtsOptions) {
-    if (!options.apiKey) {
-      throw new GatewayError('GW_CLOUD_KEY_MISSING', 'OpenAI speech needs an API key (tts.openai)');
-    }
-    this.client = new OpenAI({
-      apiKey: options.apiKey,
-      baseURL: options.baseURL ?? 'https://api.openai.com/v1',
-      timeout: options.timeoutMs ?? 30_000,
-      maxRetries: options.maxRetries ?? 1,
-    });
+    this.client = openAiClient(options, 'OpenAI speech needs an API key (tts.openai)');
     this.model = options.model ?? 'gpt-4o-mini-tts';
     this.voice = options.voice ?? 'alloy';
     this.format = options.format ?? 'wav';

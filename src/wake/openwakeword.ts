@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { GatewayError } from '../errors.js';
+import { SerialJobs } from '../serial-jobs.js';
 import { defaultModelDir, keywordModelPath, openModel, soleIO } from './models.js';
 import type { WakeDetector, WakeEvent } from './types.js';
 
@@ -109,8 +110,7 @@ export class OpenWakeWordDetector implements WakeDetector {
   private last = 0;
   /** Bumped by reset() so that a step still running for old audio drops its result. */
   private generation = 0;
-  private queue: Promise<unknown> = Promise.resolve();
-  private closed = false;
+  private readonly jobs = new SerialJobs('the wake detector');
 
   private constructor(
     private readonly melModel: Model,
@@ -180,12 +180,7 @@ export class OpenWakeWordDetector implements WakeDetector {
   }
 
   process(samples: Int16Array): Promise<WakeEvent | null> {
-    if (this.closed) {
-      return Promise.reject(new GatewayError('GW_ENGINE_FAILED', 'the wake detector is closed'));
-    }
-    const result = this.queue.then(() => this.consume(samples));
-    this.queue = result.catch(() => undefined);
-    return result;
+    return this.jobs.run(() => this.consume(samples));
   }
 
   reset(): void {
@@ -206,9 +201,7 @@ export class OpenWakeWordDetector implements WakeDetector {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.queue;
+    if (!(await this.jobs.close())) return;
     await Promise.all(
       [this.melModel, this.embeddingModel, this.keywordModel].map((m) => m.session.release()),
     );
@@ -228,7 +221,9 @@ export class OpenWakeWordDetector implements WakeDetector {
       const scores = await this.step(generation);
       if (scores === null) return null;
       // judge() runs for every score, even after a detection, to keep its state current.
-      const early = scores[0] === null ? null : this.judge(scores[0], this.samplesSeen - STEP_SAMPLES / 2);
+      const early = scores[0] === null
+        ? null
+        : this.judge(scores[0], this.samplesSeen - STEP_SAMPLES / 2);
       const late = this.judge(scores[1], this.samplesSeen);
       event ??= early ?? late;
     }

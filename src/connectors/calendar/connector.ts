@@ -1,6 +1,12 @@
 import { calendarManifest } from '../manifests.js';
 import type { ActionContext, Connector } from '../types.js';
-import { agenda, describeAgenda, describeNextMeeting, nextMeeting, type CalendarDay } from './index.js';
+import {
+  agenda,
+  describeAgenda,
+  describeNextMeeting,
+  nextMeeting,
+  type CalendarDay,
+} from './index.js';
 
 /** The calendar connector: safe, read-only answers from one iCalendar file. */
 export function createCalendarConnector(icsPath: string): Connector {
