@@ -1,8 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { TIERS } from '../connectors/types.js';
-import { asGatewayError } from '../errors.js';
+import { GatewayError, asGatewayError } from '../errors.js';
+import { closeEngines, createEngines } from '../dialogue/engines.js';
+import { createLogger } from '../log.js';
 import { tierUnavailable } from '../isolation/executor.js';
 import { binaryProbe, probeIsolation, type Probe } from '../isolation/host.js';
 
@@ -47,13 +50,40 @@ async function probeEngines(): Promise<Probe[]> {
   return probes;
 }
 
+/** Starts the engines the configuration names, as `replay` would, and stops them again. */
+async function probeConfigured(loaded: LoadedConfig): Promise<Probe[]> {
+  const { config, baseDir } = loaded;
+  const probes: Probe[] = [];
+  try {
+    const engines = await createEngines(loaded, createLogger({ level: 'silent' }));
+    await closeEngines(engines);
+    const names = `wake ${config.wake.engine}, stt ${config.stt.engine}, tts ${config.tts.engine}`;
+    probes.push({ name: 'configured engines', ok: true, detail: names, fix: null });
+  } catch (err) {
+    const e = asGatewayError(err);
+    probes.push({ name: 'configured engines', ok: false, detail: `${e.code}: ${e.message}`,
+      fix: 'see the message; ./scripts/setup.sh installs the offline engines' });
+  }
+  const ics = path.resolve(baseDir, config.connectors.calendar.ics_path);
+  const readable = existsSync(ics) && statSync(ics).isFile();
+  probes.push({ name: 'calendar file', ok: readable, detail: ics,
+    fix: readable ? null : 'set connectors.calendar.ics_path to an iCalendar file' });
+  return probes;
+}
+
 /** `gateway doctor`: what this host can provide, and what to do about what it cannot. */
 export async function doctorCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv, options: { json: { type: 'boolean' }, config: { type: 'string', short: 'c' } },
-  });
-  const { config } = loadConfig(values.config);
-  const engines = await probeEngines();
+  let values: { json?: boolean; config?: string };
+  try {
+    ({ values } = parseArgs({
+      args: argv, options: { json: { type: 'boolean' }, config: { type: 'string', short: 'c' } },
+    }));
+  } catch (err) {
+    throw new GatewayError('GW_USAGE', (err as Error).message);
+  }
+  const loaded = loadConfig(values.config);
+  const { config } = loaded;
+  const engines = [...await probeEngines(), ...await probeConfigured(loaded)];
   const isolation = probeIsolation();
   const tiers = TIERS.map((tier) => {
     const why = tierUnavailable(tier, config);

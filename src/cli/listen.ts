@@ -1,5 +1,6 @@
 import { openMicrophone } from '../audio/mic.js';
 import { playAudio } from '../tts/player.js';
+import { GatewayError } from '../errors.js';
 import { parseCommon } from './args.js';
 import { formatTurn } from './output.js';
 import { openSession } from './session.js';
@@ -10,6 +11,9 @@ import { openSession } from './session.js';
  */
 export async function listenCommand(argv: string[]): Promise<number> {
   const args = parseCommon(argv);
+  if (args.positionals.length > 0) {
+    throw new GatewayError('GW_USAGE', `listen takes no files (got ${args.positionals[0]})`);
+  }
   const session = await openSession(args);
   const stop = new AbortController();
   let interrupts = 0;
@@ -42,6 +46,7 @@ export async function listenCommand(argv: string[]): Promise<number> {
     }, stop.signal);
     return 0;
   } finally {
+    stop.abort(); // stops the recording program on every way out, errors included
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await session.close();

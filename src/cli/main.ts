@@ -1,4 +1,5 @@
 import { GatewayError, asGatewayError } from '../errors.js';
+import { oneLine } from './output.js';
 
 const USAGE = `usage: gateway <command> [options]
 
@@ -53,10 +54,4 @@ export function reportFailure(err: unknown): number {
   const e = err instanceof GatewayError ? err : asGatewayError(err, 'GW_ENGINE_FAILED');
   process.stderr.write(`gateway: ${e.code}: ${oneLine(e.message)}\n`);
   return e.exit;
-}
-
-/** Control characters (a newline in a file name, a terminal escape) are shown escaped. */
-export function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
 }

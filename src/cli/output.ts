@@ -25,5 +25,11 @@ export function formatTurn(r: TurnReport): string {
   if (r.reply) row('reply', `"${r.reply.text}"${r.reply.audio ? `  -> ${r.reply.audio}` : ''}`);
   const t = Object.entries(r.timings).map(([k, v]) => `${k} ${v}`).join(', ');
   if (t) row('ms', t);
-  return lines.join('\n');
+  return lines.map(oneLine).join('\n');
+}
+
+/** Control characters (a newline in a file name, a terminal escape) are shown escaped. */
+export function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
 }

@@ -26,3 +26,17 @@ export function openAiClient(options: OpenAiConnectionOptions, missingKey: strin
     maxRetries: options.maxRetries ?? 1,
   });
 }
+
+/**
+ * A short, fixed description of a failed request: its HTTP status, or the kind of
+ * failure. Never the SDK's message text, which can quote a header or a response body,
+ * and so a key.
+ */
+export function describeFailure(err: unknown): string {
+  if (err instanceof OpenAI.APIError && err.status !== undefined) return `HTTP ${err.status}`;
+  const code = (err as { code?: unknown; cause?: { code?: unknown } } | null);
+  const sys = typeof code?.cause?.code === 'string' ? code.cause.code
+    : typeof code?.code === 'string' ? code.code : null;
+  if (sys && /^[A-Z_]+$/.test(sys)) return sys;
+  return err instanceof Error ? err.name : 'unknown failure';
+}

@@ -4,6 +4,8 @@ import type { Execution } from '../isolation/executor.js';
 import { needsConfirmation, resolveTier } from '../isolation/tiers.js';
 import type { IntentMatch, IntentSet, SlotValue, Understanding } from '../nlu/types.js';
 import type { Decision } from './report.js';
+import { GatewayError } from '../errors.js';
+import { numberToWords } from '../nlu/numbers.js';
 
 /** What the dialogue was told about one turn. */
 export interface TurnInput {
@@ -59,7 +61,16 @@ export class Conversation {
     private readonly config: GatewayConfig,
     private readonly intents: IntentSet,
     private readonly connectors: ReadonlyMap<string, RegisteredConnector>,
-  ) {}
+  ) {
+    // The phrase the prompt asks for must be one the gateway can hear as a confirmation.
+    const phrase = config.dialogue.confirmation_phrase;
+    const heard = intents.match(phrase.toLowerCase());
+    if (heard.kind !== 'intent' || heard.intent !== 'system.confirm') {
+      throw new GatewayError('GW_CONFIG_INVALID',
+        `dialogue.confirmation_phrase "${phrase}" is not a sentence of the system.confirm ` +
+        'intent (intents/en/system.yaml): add it there or choose one of its sentences');
+    }
+  }
 
   /** True when an answer at time `at` needs no wake word. */
   inFollowUp(at: number): boolean {
@@ -86,10 +97,16 @@ export class Conversation {
   handle(input: TurnInput): DialogueStep {
     if (!input.addressed) return step('ignored', 'no_wake_word', '', { asks: false });
     const pending = this.takePending(input.at);
-    if (!input.transcript || !input.transcript.text) {
+    if (!input.transcript) {
       return pending
         ? this.cancel(pending, 'no_answer')
         : step('ignored', 'no_speech', '', { asks: false });
+    }
+    if (!input.transcript.text) {
+      // Speech was heard, but nothing the grammar holds.
+      return pending
+        ? this.cancel(pending, 'unclear_answer')
+        : step('not_understood', 'no_match', SORRY);
     }
     const conf = input.transcript.confidence;
     if (conf !== null && conf < this.config.stt.min_confidence) {
@@ -155,7 +172,7 @@ export class Conversation {
       const info = this.intents.intents.find((i) => i.name === u.intent);
       const readback = info?.readback
         ? this.intents.render(info.readback, u.slots)
-        : `${u.action}.`;
+        : genericReadback(u);
       const phrase = this.config.dialogue.confirmation_phrase;
       return step('confirmation_requested', null, `${readback} Say ${phrase} to proceed.`, {
         ...base, asks: true,
@@ -172,6 +189,17 @@ export class Conversation {
     const reason = result.outcome === 'refused' ? (result.error?.code ?? 'refused') : s.reason;
     return { ...s, decision, reason, reply: result.speech };
   }
+}
+
+/** For an intent without a read-back template: its name and every slot, spoken. */
+function genericReadback(u: IntentMatch): string {
+  const name = u.intent.replace(/[._]/g, ' ');
+  const slots = Object.entries(u.slots).map(([k, v]) => {
+    const value = typeof v === 'number' ? numberToWords(v) : v.replace(/_/g, ' ');
+    return `${k.replace(/_/g, ' ')} ${value}`;
+  });
+  const text = slots.length ? `${name}, ${slots.join(', ')}.` : `${name}.`;
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function step(

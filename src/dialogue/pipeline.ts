@@ -17,6 +17,9 @@ import { Listener, chunksOf, rechunk } from './listener.js';
 import { Conversation, type DialogueStep } from './conversation.js';
 import type { TurnReport } from './report.js';
 
+/** Consecutive failed turns after which live listening gives up. */
+const MAX_LIVE_FAILURES = 3;
+
 export interface Engines {
   readonly wake: WakeDetector | null;
   readonly vad: VoiceActivityDetector;
@@ -102,9 +105,21 @@ export class Pipeline {
         return r;
       },
     };
+    let failures = 0;
     while (!ended && !signal?.aborted) {
       const at = performance.now() - started;
-      const report = await this.runFrom(source, 'live', at, null);
+      let report: TurnReport;
+      try {
+        report = await this.runFrom(source, 'live', at, null);
+        failures = 0;
+      } catch (err) {
+        // A passing failure (a cloud engine's 500, a timeout) loses one turn, not the session;
+        // the same failure again and again is not passing.
+        const e = asGatewayError(err);
+        if (!e.retryable || ++failures >= MAX_LIVE_FAILURES) throw e;
+        this.opts.log.warn({ code: e.code, err: e.message }, 'turn failed; listening again');
+        continue;
+      }
       if (ended && report.decision === 'ignored') break;
       await onTurn(report);
       this.clockMs = performance.now() - started;

@@ -66,7 +66,8 @@ export function probeIsolation(): Probe[] {
     {
       name: 'landlock',
       ok: lsm.split(',').includes('landlock'),
-      detail: lsm ? `active LSMs: ${lsm}` : 'cannot read /sys/kernel/security/lsm',
+      detail: lsm ? `active LSMs: ${lsm}`
+        : 'unknown: /sys/kernel/security/lsm is unreadable (securityfs not mounted)',
       fix: lsm.includes('landlock')
         ? null
         : 'boot a kernel with CONFIG_SECURITY_LANDLOCK and lsm=landlock',
@@ -85,6 +86,7 @@ export function probeIsolation(): Probe[] {
       fix: kvm ? null : 'load kvm_intel or kvm_amd, or accept QEMU software emulation',
     },
     binaryProbe('qemu-system-x86_64', 'qemu-system-x86', 'microVM backend'),
-    binaryProbe('firecracker', 'firecracker (not packaged by Debian)', 'microVM backend'),
+    { ...binaryProbe('firecracker', 'firecracker', 'microVM backend'),
+      fix: which('firecracker') ? null : 'not packaged by Debian: install a Firecracker release' },
   ];
 }

@@ -3,7 +3,7 @@ import { GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { SAMPLE_RATE } from '../audio/pcm.js';
 import { encodeWav } from '../audio/wav.js';
-import { openAiClient, type OpenAiConnectionOptions } from '../cloud/openai.js';
+import { describeFailure, openAiClient, type OpenAiConnectionOptions } from '../cloud/openai.js';
 import type { SpeechToText, SttStream, Transcript, SttStartOptions } from './types.js';
 
 export interface OpenAiSttOptions extends OpenAiConnectionOptions {
@@ -71,9 +71,8 @@ function cloudError(err: unknown): GatewayError {
     return new GatewayError('GW_CLOUD_FAILED', `the transcription service failed (${status})`,
       { cause: err });
   }
-  const message = err instanceof Error ? err.message : String(err);
-  return new GatewayError('GW_CLOUD_FAILED', `the transcription service failed: ${message}`,
-    { cause: err });
+  return new GatewayError('GW_CLOUD_FAILED',
+    `the transcription service failed: ${describeFailure(err)}`, { cause: err });
 }
 
 /** Transcription through an OpenAI-compatible `/audio/transcriptions` endpoint. */

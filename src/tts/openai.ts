@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { decodeWavMono } from '../audio/wav.js';
-import { openAiClient, type OpenAiConnectionOptions } from '../cloud/openai.js';
+import { describeFailure, openAiClient, type OpenAiConnectionOptions } from '../cloud/openai.js';
 import { capText } from './espeak.js';
 import type { SpeechAudio, TextToSpeech } from './types.js';
 
@@ -83,8 +83,7 @@ export class OpenAiTts implements TextToSpeech {
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       if (err instanceof GatewayError) throw err;
-      const status = err instanceof OpenAI.APIError ? err.status : undefined;
-      const what = status === undefined ? (err as Error).message : `HTTP ${status}`;
+      const what = describeFailure(err);
       throw new GatewayError('GW_CLOUD_FAILED', `OpenAI speech request failed: ${what}`, {
         cause: err,
       });

@@ -150,8 +150,38 @@ describe('bad input: a stable code, one line, no stack trace, nothing run', () =
   });
 
   it('rejects unknown commands and options with usage', async () => {
-    expect((await gateway(['fly'])).code).toBe(64);
+    const fly = await gateway(['fly']);
+    expect(fly.code).toBe(64);
+    expect(fly.stderr.trim().split('\n').at(-1)).toMatch(/^gateway: GW_USAGE: unknown command/);
     expectOneLineError(await gateway(['replay', '--bogus', 'x.wav']), 'GW_USAGE', 64);
+    expectOneLineError(await gateway(['doctor', '--bogus']), 'GW_USAGE', 64);
+    expectOneLineError(await gateway(['listen', 'x.wav']), 'GW_USAGE', 64);
+    expectOneLineError(await gateway(['say', '--now', '1', 'help']), 'GW_USAGE', 64);
+  });
+
+  it('keeps an error on one line even when a file name holds a newline', async () => {
+    const r = await gateway(['replay', path.join(dir, 'nope\nFAKE: injected.wav')]);
+    expectOneLineError(r, 'GW_AUDIO_NOT_FOUND', 66);
+    expect(r.stderr).toContain('\\n');
+  });
+
+  it('refuses a key file of more than one line, without repeating the key', async () => {
+    // Guards against a two-line key reaching an HTTP header and the error quoting it.
+    writeFileSync(path.join(dir, 'two-line.key'), 'sk-CANARY-one\nsk-CANARY-two\n');
+    const cfg = path.join(dir, 'key.toml');
+    writeFileSync(cfg, '[tts]\nengine = "openai"\n[tts.openai]\n' +
+      'base_url = "http://127.0.0.1:9/v1"\napi_key_file = "two-line.key"\n');
+    const r = await gateway(['say', '--config', cfg, 'help'], { OPENAI_API_KEY: '' });
+    expectOneLineError(r, 'GW_SECRET_UNREADABLE', 78);
+    expect(r.stderr).not.toContain('CANARY');
+  });
+
+  it('exits quietly when the reader of its output goes away', async () => {
+    const { stdout, stderr } = await run('bash', ['-c',
+      `"${process.execPath}" "${GATEWAY}" say --json help help help | head -c 10; ` +
+      'echo " status=${PIPESTATUS[0]}"'], { cwd: ROOT });
+    expect(stdout).toMatch(/status=0/);
+    expect(stderr).not.toMatch(/EPIPE|\n\s+at /);
   });
 });
 

@@ -136,3 +136,25 @@ describe('conversation', () => {
     expect(s.decision).toBe('confirmation_requested');
   });
 });
+
+describe('conversation configuration', () => {
+  it('refuses a confirmation phrase it could never hear as a confirmation', () => {
+    // Guards against prompting "say yes to proceed" and then cancelling on "yes".
+    expect(() => conversation({ dialogue: { confirmation_phrase: 'proceed' } }))
+      .toThrow(expect.objectContaining({ code: 'GW_CONFIG_INVALID' }));
+  });
+
+  it('says "sorry" rather than nothing when speech was heard but not recognised', () => {
+    const s = conversation().handle({
+      addressed: true, transcript: { text: '', confidence: 0 }, understanding: null, at: 0,
+    });
+    expect(s.decision).toBe('not_understood');
+    expect(s.reply).not.toBe('');
+  });
+
+  it('reads back every slot of an action that has no read-back template', () => {
+    const s = conversation({ critical_connectors: ['calendar'] })
+      .handle(said("what's on my calendar tomorrow", 0));
+    expect(s.reply).toBe('Calendar agenda, day tomorrow. Say confirm to proceed.');
+  });
+});
