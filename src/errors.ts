@@ -30,6 +30,8 @@ export const ERROR_CODES = {
     'a secret file named in the configuration cannot be read'),
   // audio in
   GW_AUDIO_NOT_FOUND: spec(66, 400, false, 'the audio file does not exist'),
+  GW_AUDIO_NOT_FILE: spec(66, 400, false,
+    'the audio path names a directory, device or pipe, not a regular file'),
   GW_AUDIO_EMPTY: spec(65, 400, false, 'the audio file is empty'),
   GW_AUDIO_NOT_WAV: spec(65, 400, false, 'the file is not a RIFF/WAVE file'),
   GW_AUDIO_TRUNCATED: spec(65, 400, false, 'the WAV file ends before its chunks say it should'),
@@ -50,6 +52,8 @@ export const ERROR_CODES = {
   GW_INTENTS_INVALID: spec(65, 500, false, 'an intent template file is malformed'),
   // connectors and tiers
   GW_CONNECTOR_FAILED: spec(70, 502, true, 'the connector could not complete the action'),
+  GW_CONNECTOR_CONFIG: spec(78, 500, false,
+    'a file or setting the connector needs is missing or unusable'),
   GW_TIER_UNAVAILABLE: spec(69, 503, false, 'the isolation tier the action needs is not available'),
   GW_CONNECTOR_UNAVAILABLE: spec(69, 503, false, 'the connector is declared but not installed'),
   GW_ACTION_INPUT_INVALID: spec(65, 422, false, 'the action input does not match its schema'),

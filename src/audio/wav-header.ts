@@ -104,7 +104,12 @@ export interface ParseOptions {
   readonly partial?: boolean;
 }
 
-function checkDuration(fmt: FmtFields, bytes: number, maxSeconds: number | undefined): void {
+/** Refuses `bytes` of samples in this format when they last longer than `maxSeconds`. */
+export function checkDuration(
+  fmt: Pick<FmtFields, 'sampleRate' | 'blockAlign'>,
+  bytes: number,
+  maxSeconds: number | undefined,
+): void {
   if (maxSeconds === undefined) return;
   const seconds = bytes / (fmt.sampleRate * fmt.blockAlign);
   if (seconds > maxSeconds) {
@@ -116,11 +121,10 @@ function checkDuration(fmt: FmtFields, bytes: number, maxSeconds: number | undef
 }
 
 /**
- * Walks the RIFF chunks (skipping LIST, fact, cue and any others, honouring the pad
- * byte after odd-sized chunks) and returns where the samples are and how they are
- * encoded. Reads no sample data, so a huge declared length is refused cheaply.
+ * Checks the first 12 bytes of a file (all of them when it is shorter): an empty file,
+ * RF64, anything but RIFF/WAVE, or a file that ends inside those 12 bytes is refused.
  */
-export function parseWavHeader(buf: Buffer, opts: ParseOptions = {}): WavHeader {
+export function checkRiffStart(buf: Buffer): void {
   if (buf.length === 0) throw new GatewayError('GW_AUDIO_EMPTY', 'the audio file is empty');
   if (buf.length >= 4 && buf.toString('latin1', 0, 4) === 'RF64') {
     throw unsupported('RF64 (64-bit WAV) files are not supported');
@@ -133,6 +137,15 @@ export function parseWavHeader(buf: Buffer, opts: ParseOptions = {}): WavHeader 
   if (buf.toString('latin1', 8, 12) !== 'WAVE') {
     throw new GatewayError('GW_AUDIO_NOT_WAV', 'the RIFF file is not of type WAVE');
   }
+}
+
+/**
+ * Walks the RIFF chunks (skipping LIST, fact, cue and any others, honouring the pad
+ * byte after odd-sized chunks) and returns where the samples are and how they are
+ * encoded. Reads no sample data, so a huge declared length is refused cheaply.
+ */
+export function parseWavHeader(buf: Buffer, opts: ParseOptions = {}): WavHeader {
+  checkRiffStart(buf);
   let fmt: FmtFields | undefined;
   let data: { body: number; size: number } | undefined;
   let pos = 12;

@@ -1,15 +1,16 @@
-import { open, writeFile } from 'node:fs/promises';
+import { constants as bufferConstants } from 'node:buffer';
+import { constants, type Stats } from 'node:fs';
+import { open, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { GatewayError } from '../errors.js';
 import { SAMPLE_RATE } from './pcm.js';
 import { resample } from './resample.js';
-import { parseWavHeader, type WavHeader } from './wav-header.js';
+import { checkDuration, parseWavHeader, type WavHeader } from './wav-header.js';
+import { readInto, readWavLayout } from './wav-layout.js';
 
 export { parseWavHeader, type WavHeader } from './wav-header.js';
 
 /** Longest audio decoded when the caller sets no limit: five minutes. */
 export const DEFAULT_MAX_WAV_SECONDS = 300;
-/** Bytes read from a file before its header is judged (chunks before `data` must fit). */
-const HEADER_PROBE_BYTES = 64 * 1024;
 
 export interface DecodeWavOptions {
   /** Refuse audio longer than this, judged from the header (default 300 s). */
@@ -117,45 +118,75 @@ export function decodeWav(buf: Buffer, opts: DecodeWavOptions = {}): DecodedWav 
   };
 }
 
-type FileHandle = Awaited<ReturnType<typeof open>>;
-
-/** Judges the header of a large file from its first bytes, before reading the rest. */
-async function probeHeader(handle: FileHandle, opts: DecodeWavOptions): Promise<void> {
-  const probe = Buffer.alloc(HEADER_PROBE_BYTES);
-  await handle.read(probe, 0, probe.length, 0);
-  try {
-    const maxSeconds = opts.maxSeconds ?? DEFAULT_MAX_WAV_SECONDS;
-    parseWavHeader(probe, { maxSeconds, partial: true });
-  } catch (err) {
-    // Chunks before `data` may be longer than the probe; the full decode decides then.
-    if (!(err instanceof GatewayError && err.code === 'GW_AUDIO_TRUNCATED')) throw err;
-  }
+function fileKind(info: Stats): string {
+  if (info.isDirectory()) return 'a directory';
+  if (info.isFIFO()) return 'a named pipe';
+  if (info.isCharacterDevice() || info.isBlockDevice()) return 'a device';
+  if (info.isSocket()) return 'a socket';
+  return 'another special file';
 }
 
-/** Reads and decodes a WAV file, refusing an over-long one before reading all of it. */
-export async function readWavFile(path: string, opts: DecodeWavOptions = {}): Promise<DecodedWav> {
-  let handle;
+function notFile(path: string, info: Stats): GatewayError {
+  return new GatewayError('GW_AUDIO_NOT_FILE',
+    `${path} is not a regular file (it is ${fileKind(info)})`);
+}
+
+/** Stats `path` and refuses anything but a regular file, without opening it. */
+async function statRegular(path: string): Promise<void> {
+  let info: Stats;
   try {
-    handle = await open(path, 'r');
+    info = await stat(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new GatewayError('GW_AUDIO_NOT_FOUND', `no audio file at ${path}`, { cause: err });
-    }
+    const message = code === 'ENOENT' || code === 'ENOTDIR'
+      ? `no audio file at ${path}`
+      : `cannot open ${path}: ${code ?? 'error'}`;
+    throw new GatewayError('GW_AUDIO_NOT_FOUND', message, { cause: err });
+  }
+  if (!info.isFile()) throw notFile(path, info);
+}
+
+/**
+ * Reads and decodes a WAV file. The path must be a regular file (a pipe or device is
+ * refused before it is opened). Only the chunk headers and the samples the data chunk
+ * declares are read, so memory follows the declared length, never the file size; audio
+ * longer than `maxSeconds` is refused from the header before any sample is read.
+ */
+export async function readWavFile(path: string, opts: DecodeWavOptions = {}): Promise<DecodedWav> {
+  await statRegular(path);
+  let handle: FileHandle;
+  try {
+    // O_NONBLOCK: should a pipe replace the file after the check, opening it cannot hang.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
     throw new GatewayError('GW_AUDIO_NOT_FOUND', `cannot open ${path}: ${code ?? 'error'}`, {
       cause: err,
     });
   }
   try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) {
-      throw new GatewayError('GW_AUDIO_NOT_FOUND', `${path} is not a regular file`);
+    const info = await handle.stat();
+    if (!info.isFile()) throw notFile(path, info);
+    const { head, dataPos } = await readWavLayout(handle, info.size);
+    const maxSeconds = opts.maxSeconds ?? DEFAULT_MAX_WAV_SECONDS;
+    const h = parseWavHeader(head, { maxSeconds, partial: true });
+    const available = Math.max(0, info.size - dataPos);
+    const declared = h.declaredDataBytes;
+    // A streamed header declares no length: the samples run to the end of the file.
+    checkDuration(h, declared ?? available, maxSeconds);
+    if (declared !== null && declared > available) {
+      throw new GatewayError('GW_AUDIO_TRUNCATED',
+        `the data chunk declares ${declared} bytes but only ${available} follow`);
     }
-    const size = stat.size;
-    if (size > HEADER_PROBE_BYTES) await probeHeader(handle, opts);
-    const whole = Buffer.alloc(size);
-    await handle.read(whole, 0, size, 0);
-    return decodeWav(whole, opts);
+    const wanted = declared ?? available;
+    if (head.length + wanted > bufferConstants.MAX_LENGTH) {
+      throw new GatewayError('GW_AUDIO_TOO_LONG',
+        `the audio holds ${wanted} bytes, more than one buffer can hold`);
+    }
+    const whole = Buffer.allocUnsafe(head.length + wanted);
+    head.copy(whole);
+    const got = await readInto(handle, whole, head.length, wanted, dataPos);
+    return decodeWav(whole.subarray(0, head.length + got), opts);
   } finally {
     await handle.close();
   }

@@ -1,9 +1,12 @@
 import type { CompiledSet, SlotList } from './model.js';
+import { negationJsgf } from './negation.js';
 import { TENS, UNITS } from './numbers.js';
 import { WORD_RE, type TemplateNode } from './template.js';
 import type { JsgfOptions } from './types.js';
 
 const DIGIT_RULE = 'digit';
+/** Every command after a negation, so that the recogniser can hear "don't ..." as said. */
+const NEGATED_RULE = 'negated';
 
 function join(alts: readonly string[]): string {
   return alts.length === 1 ? (alts[0] ?? '') : `( ${alts.join(' | ')} )`;
@@ -75,7 +78,10 @@ function ruleName(intent: string): string {
   return `i_${intent.replace(/\./g, '_')}`;
 }
 
-/** Emits the grammar; its public rule `<command>` accepts the templates' sentences. */
+/**
+ * Emits the grammar; its public rule `<command>` accepts the templates' sentences, and
+ * each of them after a negation prefix (rule `<negated>`).
+ */
 export function toJsgf(set: CompiledSet, options: JsgfOptions = {}): string {
   const prefixWords = (options.optionalPrefix ?? '').toLowerCase().split(/\s+/)
     .filter((w) => w !== '');
@@ -84,7 +90,8 @@ export function toJsgf(set: CompiledSet, options: JsgfOptions = {}): string {
   const prefix = prefixWords.length > 0 ? `[ ${prefixWords.join(' ')} ] ` : '';
   const lines = ['#JSGF V1.0;', '', 'grammar gateway;', ''];
   const alts = set.intents.map((i) => `<${ruleName(i.name)}>`);
-  lines.push(`public <command> = ${prefix}( ${alts.join(' | ')} );`, '');
+  lines.push(`public <command> = ${prefix}( ${[...alts, `<${NEGATED_RULE}>`].join(' | ')} );`);
+  lines.push(`<${NEGATED_RULE}> = ( ${negationJsgf()} ) ( ${alts.join(' | ')} );`, '');
   const lists = new Map<string, SlotList>();
   for (const intent of set.intents) {
     const listId = (name: string): string => `l_${intent.lists.get(name)?.id ?? name}`;

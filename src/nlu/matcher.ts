@@ -1,4 +1,6 @@
 import type { CompiledIntent, CompiledSet, SlotList } from './model.js';
+import { negatedRests } from './negation.js';
+import { normalise } from './normalise.js';
 import { parseSpokenNumber } from './numbers.js';
 import type { TemplateNode } from './template.js';
 import type { SlotValue, Understanding } from './types.js';
@@ -16,24 +18,11 @@ const MAX_NUMBER_WORDS = 5;
  * - `too_long`: over MAX_TEXT_CHARS characters or MAX_WORDS words;
  * - `no_match`: no template accepts the whole sentence;
  * - `out_of_range`: a template accepts it only with a number outside its slot's range;
- * - `ambiguous`: two different intents, or two readings of one, accept it equally.
+ * - `ambiguous`: two different intents, or two readings of one, accept it equally;
+ * - `negated`: a command said after "don't", "do not", "never" or "never mind".
  */
-export type NotUnderstoodReason = 'empty' | 'too_long' | 'no_match' | 'out_of_range' | 'ambiguous';
-
-/**
- * Lower case, curly apostrophes straightened, hyphens and other punctuation turned into
- * spaces, apostrophes kept only inside words, spaces collapsed.
- */
-export function normalise(text: string): string[] {
-  return text
-    .normalize('NFKC')
-    .toLowerCase()
-    .replace(/[\u2018\u2019\u02bc]/g, "'")
-    .replace(/[^a-z0-9']+/g, ' ')
-    .split(' ')
-    .map((w) => w.replace(/^'+|'+$/g, ''))
-    .filter((w) => w !== '');
-}
+export type NotUnderstoodReason =
+  | 'empty' | 'too_long' | 'no_match' | 'out_of_range' | 'ambiguous' | 'negated';
 
 interface State {
   readonly pos: number;
@@ -57,9 +46,11 @@ Generator<State> {
     slots: { ...st.slots, [slot]: n },
     outside: n < list.from || n > list.to ? [...st.outside, slot] : st.outside,
   });
-  const first = toks[st.pos];
-  if (first !== undefined && /^\d{1,3}$/.test(first)) {
-    yield emit(Number(first), 1);
+  const digits = /^(-?)(\d{1,3})$/.exec(toks[st.pos] ?? '');
+  if (digits !== null) {
+    // A typed "-7" is a negative number, outside every range (even "-0").
+    const n = Number(digits[2]);
+    yield digits[1] === '-' ? { ...emit(-n, 1), outside: [...st.outside, slot] } : emit(n, 1);
     return;
   }
   const most = Math.min(MAX_NUMBER_WORDS, toks.length - st.pos);
@@ -120,12 +111,7 @@ function key(slots: Readonly<Record<string, SlotValue>>): string {
   return JSON.stringify(Object.entries(slots).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-/** Full-sentence, deterministic matching over every intent of the set. */
-export function matchText(set: CompiledSet, text: string): Understanding {
-  if (text.length > MAX_TEXT_CHARS) return { kind: 'not_understood', reason: 'too_long' };
-  const toks = normalise(text);
-  if (toks.length === 0) return { kind: 'not_understood', reason: 'empty' };
-  if (toks.length > MAX_WORDS) return { kind: 'not_understood', reason: 'too_long' };
+function matchTokens(set: CompiledSet, toks: readonly string[]): Understanding {
   const accepted = new Map<string, { intent: CompiledIntent; slots: State['slots'] }>();
   let outOfRange = false;
   for (const intent of set.intents) {
@@ -153,4 +139,22 @@ export function matchText(set: CompiledSet, text: string): Understanding {
     };
   }
   return { kind: 'not_understood', reason: outOfRange ? 'out_of_range' : 'no_match' };
+}
+
+/**
+ * Full-sentence, deterministic matching over every intent of the set. A command after a
+ * negation ("don't close breaker seven ...") is never an intent: it is `negated`.
+ */
+export function matchText(set: CompiledSet, text: string): Understanding {
+  if (text.length > MAX_TEXT_CHARS) return { kind: 'not_understood', reason: 'too_long' };
+  const toks = normalise(text);
+  if (toks.length === 0) return { kind: 'not_understood', reason: 'empty' };
+  if (toks.length > MAX_WORDS) return { kind: 'not_understood', reason: 'too_long' };
+  for (const rest of negatedRests(toks)) {
+    const inner = matchTokens(set, rest);
+    if (inner.kind === 'intent' || inner.reason !== 'no_match') {
+      return { kind: 'not_understood', reason: 'negated' };
+    }
+  }
+  return matchTokens(set, toks);
 }

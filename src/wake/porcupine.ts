@@ -17,7 +17,8 @@ export interface PorcupineDetectorOptions {
   threshold?: number;
 }
 
-const KEY_SETTING = 'set wake.porcupine_access_key in the configuration or PICOVOICE_ACCESS_KEY';
+const KEY_SETTING =
+  'set wake.porcupine_access_key_file in the configuration, or PICOVOICE_ACCESS_KEY';
 
 async function loadLibrary(): Promise<PorcupineModule> {
   try {
@@ -59,7 +60,7 @@ function translate(lib: PorcupineModule, err: unknown): GatewayError {
     return new GatewayError(
       'GW_WAKE_KEY_REJECTED',
       `Picovoice rejected the AccessKey (${err.constructor.name}); ` +
-        'check wake.porcupine_access_key or PICOVOICE_ACCESS_KEY',
+        'check the file named by wake.porcupine_access_key_file, or PICOVOICE_ACCESS_KEY',
       { cause: err },
     );
   }

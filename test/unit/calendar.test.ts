@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { encodeWav } from '../../src/audio/wav.js';
 import {
   agenda, describeAgenda, describeNextMeeting, nextMeeting, type CalendarEvent,
 } from '../../src/connectors/calendar/index.js';
@@ -85,9 +87,10 @@ describe('agenda from the fixture calendar', () => {
     expect(brief(events)).toEqual(['2026-12-09T00:00:00.000Z Team offsite (all day)']);
   });
 
-  it('refuses a missing calendar file with a connector error', async () => {
+  it('refuses a missing calendar file as a setting to fix, not to retry', async () => {
+    // Guards against a missing file being retried as a passing connector failure.
     await expect(agenda(join(tmpdir(), 'no-such-calendar.ics'), 'today', DEMO))
-      .rejects.toMatchObject({ code: 'GW_CONNECTOR_FAILED' });
+      .rejects.toMatchObject({ code: 'GW_CONNECTOR_CONFIG', retryable: false });
   });
 
   it('leaves out cancelled events', async () => {
@@ -102,6 +105,61 @@ describe('agenda from the fixture calendar', () => {
       'END:VCALENDAR', ''].join('\r\n'));
     expect(brief(await agenda(path, 'tomorrow', DEMO)))
       .toEqual(['2026-12-08T10:00:00.000Z Kept']);
+  });
+});
+
+describe('calendar files that are not calendars', () => {
+  async function fileWith(name: string, bytes: string | Buffer): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'calendar-test-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const path = join(dir, name);
+    await writeFile(path, bytes);
+    return path;
+  }
+
+  it('refuses a WAV file with GW_CONNECTOR_FAILED instead of reading an empty calendar',
+    async () => {
+      // Guards against any non-calendar file answering "nothing on your calendar".
+      const wav = await fileWith('c.ics', encodeWav(new Int16Array(1600), 16000));
+      await expect(agenda(wav, 'today', DEMO)).rejects.toMatchObject({
+        code: 'GW_CONNECTOR_FAILED', message: expect.stringContaining('not an iCalendar'),
+      });
+      await expect(nextMeeting(wav, DEMO)).rejects.toMatchObject({
+        code: 'GW_CONNECTOR_FAILED',
+      });
+    });
+
+  it('refuses text without BEGIN:VCALENDAR with GW_CONNECTOR_FAILED', async () => {
+    // Guards against notes or an event fragment being read as an empty calendar.
+    const text = await fileWith('c.ics', 'Stand-up at 9:30 in the control room\n');
+    const fragment = await fileWith('d.ics', ['BEGIN:VEVENT', 'UID:a@t',
+      'DTSTART:20261207T100000Z', 'SUMMARY:Loose', 'END:VEVENT', ''].join('\r\n'));
+    for (const path of [text, fragment]) {
+      await expect(agenda(path, 'today', DEMO)).rejects.toMatchObject({
+        code: 'GW_CONNECTOR_FAILED',
+      });
+    }
+  });
+
+  it('reads a calendar that starts with a byte order mark and a lower-case BEGIN', async () => {
+    // Guards against the new start check refusing valid exports.
+    const path = await fileWith('c.ics', ['\uFEFFbegin:vcalendar', 'VERSION:2.0',
+      'BEGIN:VEVENT', 'UID:a@t', 'DTSTAMP:20261201T000000Z', 'DTSTART:20261207T100000Z',
+      'DTEND:20261207T110000Z', 'SUMMARY:Kept', 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n'));
+    expect(brief(await agenda(path, 'today', DEMO))).toEqual(['2026-12-07T10:00:00.000Z Kept']);
+  });
+
+  it('refuses a directory or a named pipe as GW_CONNECTOR_CONFIG without blocking', async () => {
+    // Guards against opening a FIFO named as the calendar and waiting forever for a writer.
+    const dir = await mkdtemp(join(tmpdir(), 'calendar-test-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const fifo = join(dir, 'c.ics');
+    execFileSync('mkfifo', [fifo]);
+    for (const path of [dir, fifo]) {
+      await expect(agenda(path, 'today', DEMO)).rejects.toMatchObject({
+        code: 'GW_CONNECTOR_CONFIG', retryable: false,
+      });
+    }
   });
 });
 

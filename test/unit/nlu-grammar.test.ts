@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { loadIntents, numberToWords, type IntentSet } from '../../src/nlu/index.js';
+import {
+  loadIntents, NEGATION_PREFIXES, numberToWords, type IntentSet,
+} from '../../src/nlu/index.js';
 import { rangeAlternatives } from '../../src/nlu/jsgf.js';
 
 const run = promisify(execFile);
@@ -56,6 +58,12 @@ function rulesOf(jsgf: string): Map<string, string> {
   return rules;
 }
 
+/** The command rule's body without its `<negated>` alternative. */
+function withoutNegated(body: string): string {
+  expect(body).toContain(' | <negated> ');
+  return body.replace(' | <negated> ', ' ');
+}
+
 describe('JSGF grammar', () => {
   it('has the header and a public command rule with the optional prefix', () => {
     const g = set.jsgf({ optionalPrefix: 'hey jarvis' });
@@ -87,9 +95,23 @@ describe('JSGF grammar', () => {
     for (const [name, body] of rules) {
       if (name.startsWith('l_')) rules.set(name, body.split(' | ').slice(0, 2).join(' | '));
     }
-    const sentences = expand(rules.get('command') ?? '', rules);
+    const sentences = expand(withoutNegated(rules.get('command') ?? ''), rules);
     expect(sentences.length).toBeGreaterThan(100);
     for (const s of sentences) expect(set.match(s).kind, s).toBe('intent');
+  });
+
+  it('accepts every command after a negation, and the matcher calls each one negated', () => {
+    // Guards against the recogniser forcing "don't close breaker ..." onto a plain command.
+    const rules = rulesOf(set.jsgf());
+    for (const [name, body] of rules) {
+      if (name.startsWith('l_')) rules.set(name, body.split(' | ').slice(0, 1).join(' | '));
+    }
+    const negated = expand('<negated>', rules);
+    const plain = expand(withoutNegated(rules.get('command') ?? ''), rules);
+    expect(negated.length).toBe(NEGATION_PREFIXES.length * plain.length);
+    for (const s of negated) {
+      expect(set.match(s), s).toEqual({ kind: 'not_understood', reason: 'negated' });
+    }
   });
 
   it('uses only words that the pocketsphinx dictionary spells', async () => {
@@ -112,19 +134,40 @@ describe('pocketsphinx with the compiled grammar', () => {
     ['confirm', 'system.confirm'],
   ] as const;
 
-  it.each(cases)('decodes synthetic speech "%s" back to its text', async (text, intent) => {
+  /** What pocketsphinx hears in espeak-ng's `voice` saying `text`, with the grammar. */
+  async function hear(text: string, voice: string): Promise<string> {
     const dir = await mkdtemp(join(tmpdir(), 'nlu-jsgf-'));
     onTestFinished(() => rm(dir, { recursive: true, force: true }));
     const grammar = join(dir, 'gateway.jsgf');
     await writeFile(grammar, set.jsgf({ optionalPrefix: 'hey jarvis' }));
-    await run('espeak-ng', ['-v', VOICE, '-s', '150', '-w', join(dir, 'x.wav'), text]);
+    await run('espeak-ng', ['-v', voice, '-s', '150', '-w', join(dir, 'x.wav'), text]);
     await run('sox', [join(dir, 'x.wav'), '-r', '16000', '-c', '1', '-b', '16',
       join(dir, 'y.wav')]);
     const { stdout } = await run('pocketsphinx_continuous', ['-jsgf', grammar,
       '-infile', join(dir, 'y.wav'), '-hmm', join(MODEL, 'en-us'), '-dict', DICT,
       '-logfn', '/dev/null']);
-    const heard = stdout.trim();
+    return stdout.trim();
+  }
+
+  it.each(cases)('decodes synthetic speech "%s" back to its text', async (text, intent) => {
+    const heard = await hear(text, VOICE);
     expect(heard).toBe(text);
     expect(set.match(heard.replace(/^hey jarvis /, ''))).toMatchObject({ intent });
   });
+
+  const negated = [
+    ["hey jarvis don't close breaker seven at substation twelve", 'en-us'],
+    ["hey jarvis don't close breaker seven at substation twelve", 'en-us+f3'],
+    ["hey jarvis don't close breaker seven at substation twelve", VOICE],
+    ['hey jarvis do not open breaker three at substation four', 'en-us+f3'],
+  ] as const;
+
+  it.each(negated)('hears "%s" (voice %s) as a negated command, never as an action',
+    async (text, voice) => {
+      // Guards against the grammar forcing a negated command onto "open breaker ...".
+      const heard = await hear(text, voice);
+      expect(heard).toMatch(/^(hey jarvis )?(don't|do not) /);
+      expect(set.match(heard.replace(/^hey jarvis /, '')))
+        .toEqual({ kind: 'not_understood', reason: 'negated' });
+    });
 });

@@ -95,6 +95,71 @@ describe('matching the shipped intents', () => {
   });
 });
 
+describe('numbers that must not read as positive ones', () => {
+  it('never takes a typed negative number as the positive one', () => {
+    // Guards against "-7" losing its sign as punctuation and operating breaker 7.
+    for (const text of ['close breaker -7 at substation 12',
+      'close breaker \u22127 at substation 12',
+      'close breaker (-7) at substation 12', 'close breaker 7 at substation -12',
+      'close breaker -0 at substation 12']) {
+      expect(set.match(text), text).toEqual({ kind: 'not_understood', reason: 'out_of_range' });
+    }
+    for (const text of ['close breaker -seven at substation twelve',
+      'close breaker --7 at substation 12']) {
+      expect(set.match(text), text).toMatchObject({ kind: 'not_understood' });
+    }
+  });
+
+  it('takes only ASCII digits as digits, not superscript, full-width or other scripts', () => {
+    // Guards against NFKC folding "⁷" or "７" into 7 and operating that breaker.
+    for (const text of ['close breaker \u2077 at substation 12',
+      'close breaker \uff17 at substation 12', 'close breaker 1\u2077 at substation 12',
+      'close breaker \u0667 at substation 12', 'close breaker 1\u0667 at substation 12',
+      'close breaker \u2466 at substation 12', 'close breaker 7 at substation \uff11\uff12']) {
+      expect(set.match(text), text).toEqual({ kind: 'not_understood', reason: 'no_match' });
+    }
+  });
+
+  it('still reads hyphenated number words, full-width letters and underscores as before', () => {
+    // Guards against the sign and digit rules breaking ordinary typing.
+    expect(set.match('close breaker twenty-one at substation ninety-nine'))
+      .toMatchObject({ slots: { breaker: 21, substation: 99 } });
+    expect(set.match('\uff43\uff4c\uff4f\uff53\uff45 breaker 7 at substation 12'))
+      .toMatchObject({ slots: { operation: 'close', breaker: 7, substation: 12 } });
+    expect(set.match('close breaker 7 - at substation 12'))
+      .toMatchObject({ slots: { breaker: 7, substation: 12 } });
+    expect(set.match('close_breaker 7 at substation 12'))
+      .toMatchObject({ slots: { breaker: 7 } });
+  });
+});
+
+describe('negated commands', () => {
+  it('never maps a command after "don\'t", "do not", "never" or "never mind" to an action', () => {
+    // Guards against "don't close breaker seven" being acted on (a safety failure).
+    const commands = ['close breaker seven at substation twelve', 'open breaker 3 at substation 4',
+      "what's on my calendar tomorrow", 'confirm', 'close breaker one hundred at substation 1'];
+    for (const prefix of ["don't", 'do not', 'never', 'never mind', 'Don\u2019t', 'DO NOT']) {
+      for (const command of commands) {
+        const text = `${prefix} ${command}`;
+        expect(set.match(text), text).toEqual({ kind: 'not_understood', reason: 'negated' });
+      }
+    }
+  });
+
+  it('keeps "don\'t", "do not" and "never mind" alone as answers that deny', () => {
+    // Guards against the negation rule swallowing the plain denials of a confirmation.
+    for (const text of ["don't", 'do not', 'never mind']) {
+      expect(set.match(text), text).toMatchObject({ kind: 'intent', intent: 'system.deny' });
+    }
+  });
+
+  it('leaves a negation before words that are no command as no_match', () => {
+    // Guards against reporting "negated" for sentences the gateway never understood.
+    expect(set.match("don't worry")).toEqual({ kind: 'not_understood', reason: 'no_match' });
+    expect(set.match('never again')).toEqual({ kind: 'not_understood', reason: 'no_match' });
+  });
+});
+
 describe('render', () => {
   it('speaks the operate read-back with numbers as words and a capital first letter', () => {
     const m = set.match('close breaker 7 at substation 12');

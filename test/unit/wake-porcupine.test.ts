@@ -16,9 +16,21 @@ describe('Porcupine wake detector', () => {
     vi.stubEnv('PICOVOICE_ACCESS_KEY', '');
     const err = await PorcupineDetector.create({ keyword: 'jarvis' }).catch((e) => e);
     expect(err).toMatchObject({ code: 'GW_WAKE_KEY_MISSING' });
-    expect(err.message).toContain('wake.porcupine_access_key');
+    expect(err.message).toContain('wake.porcupine_access_key_file');
     expect(err.message).toContain('PICOVOICE_ACCESS_KEY');
     expect(err.message).not.toContain('\n');
+  });
+
+  test('names only settings that exist when the AccessKey is missing or rejected', async () => {
+    // Guards against pointing users at wake.porcupine_access_key, which the schema lacks.
+    vi.stubEnv('PICOVOICE_ACCESS_KEY', '');
+    const missing = await PorcupineDetector.create({ keyword: 'jarvis' }).catch((e) => e);
+    const rejected = await PorcupineDetector.create({ accessKey: MALFORMED_KEY })
+      .catch((e) => e);
+    for (const err of [missing, rejected]) {
+      const named = String(err.message).match(/wake\.[a-z_]+/g) ?? [];
+      expect(named).toEqual(['wake.porcupine_access_key_file']);
+    }
   });
 
   test('reports GW_WAKE_KEY_REJECTED in one line that does not repeat the key', async () => {

@@ -1,5 +1,6 @@
 export {
-  agenda, nextMeeting, dayWindow, isCalendarDay, MAX_ICS_BYTES, NEXT_MEETING_HORIZON_DAYS,
+  agenda, nextMeeting, dayWindow, isCalendarDay, NEXT_MEETING_HORIZON_DAYS,
   EXPANSION_MARGIN_DAYS, type CalendarEvent, type CalendarDay, type CalendarClock,
 } from './read.js';
+export { MAX_ICS_BYTES } from './file.js';
 export { describeAgenda, describeNextMeeting } from './speech.js';

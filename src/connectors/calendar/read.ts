@@ -1,6 +1,6 @@
-import { stat } from 'node:fs/promises';
 import ical, { type EventInstance, type ParameterValue, type VEvent } from 'node-ical';
 import { GatewayError } from '../../errors.js';
+import { readCalendarText } from './file.js';
 import { addDays, checkTimeZone, civilDateAt, startOfDay, type CivilDate } from './time.js';
 
 /** One occurrence of an event, as the calendar connector reports it. */
@@ -29,8 +29,6 @@ export interface CalendarClock {
 const DAY_OFFSET: Readonly<Record<CalendarDay, number>> = {
   today: 0, tomorrow: 1, day_after_tomorrow: 2,
 };
-/** Largest iCalendar file read; a personal calendar export is far smaller. */
-export const MAX_ICS_BYTES = 8 * 1024 * 1024;
 /** How far ahead `nextMeeting` looks. */
 export const NEXT_MEETING_HORIZON_DAYS = 90;
 /**
@@ -69,17 +67,12 @@ function toEvent(i: EventInstance, timeZone: string): CalendarEvent {
 }
 
 async function readCalendar(icsPath: string): Promise<VEvent[]> {
+  const text = await readCalendarText(icsPath);
   try {
-    const info = await stat(icsPath);
-    if (info.size > MAX_ICS_BYTES) {
-      throw new GatewayError('GW_CONNECTOR_FAILED',
-        `calendar file is ${info.size} bytes; the limit is ${MAX_ICS_BYTES}`);
-    }
-    const data = await ical.async.parseFile(icsPath);
+    const data = await ical.async.parseICS(text);
     return Object.values(data).filter((c): c is VEvent => c?.type === 'VEVENT');
   } catch (err) {
-    if (err instanceof GatewayError) throw err;
-    throw new GatewayError('GW_CONNECTOR_FAILED', `cannot read calendar file ${icsPath}`,
+    throw new GatewayError('GW_CONNECTOR_FAILED', `cannot parse calendar file ${icsPath}`,
       { cause: err });
   }
 }
