@@ -115,6 +115,12 @@ export class Conversation {
         : step('not_understood', 'low_confidence', SORRY);
     }
     const u = input.understanding;
+    if (u?.kind === 'not_understood' && u.reason === 'negated') {
+      // "Don't close breaker seven": never an action; said back so the person knows.
+      return pending
+        ? this.cancel(pending, 'negated')
+        : step('not_understood', 'negated', 'All right, I will not do that.', { asks: false });
+    }
     if (!u || u.kind === 'not_understood') {
       return pending
         ? this.cancel(pending, 'unclear_answer')

@@ -76,6 +76,19 @@ describe('gateway replay and say (the CLI, real engines)', () => {
     expect(confirm?.error?.code).toBe('GW_TIER_UNAVAILABLE');
   });
 
+  it('never acts on a negated command, typed or pending', async () => {
+    const r = await gateway(['say', '--json', '--out', tmp(),
+      "don't close breaker seven at substation twelve",
+      'close breaker seven at substation twelve', 'never mind close breaker seven at substation twelve']);
+    const [negated, ask, cancel] = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as TurnReport);
+    expect(negated?.decision).toBe('not_understood');
+    expect(negated?.reason).toBe('negated');
+    expect(negated?.outcome).toBeNull();
+    expect(ask?.decision).toBe('confirmation_requested');
+    expect(cancel?.decision).toBe('cancelled');
+    expect(cancel?.reason).toBe('negated');
+  });
+
   it('keeps transcripts and reply text out of the log at default settings', async () => {
     const r = await gateway(['replay', '--now', NOW, '--out', tmp(), u('calendar_tomorrow__en-us_150.wav')]);
     expect(r.code).toBe(0);
