@@ -2,7 +2,9 @@ import type { GatewayConfig } from '../config/load.js';
 import type { RegisteredConnector, Tier } from '../connectors/types.js';
 import type { Execution } from '../isolation/executor.js';
 import { needsConfirmation, resolveTier } from '../isolation/tiers.js';
-import type { IntentMatch, IntentSet, SlotValue, Understanding } from '../nlu/types.js';
+import type {
+  IntentMatch, IntentSet, NotUnderstood, SlotValue, Understanding,
+} from '../nlu/types.js';
 import type { Decision } from './report.js';
 import { GatewayError } from '../errors.js';
 import { numberToWords } from '../nlu/numbers.js';
@@ -56,6 +58,8 @@ const SORRY = "Sorry, I didn't catch that.";
 export class Conversation {
   private pending: PendingAction | null = null;
   private followUpUntil = -1;
+  /** The last thing said, for "repeat". */
+  private lastReply: DialogueStep | null = null;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -83,6 +87,7 @@ export class Conversation {
 
   /** Called when the reply has been spoken; a question opens the follow-up window. */
   replied(step: DialogueStep, endedAt: number): void {
+    if (step.reply) this.lastReply = step;
     if (step.asks) {
       this.followUpUntil = endedAt + this.config.dialogue.follow_up_window_ms;
       if (this.pending) {
@@ -121,13 +126,31 @@ export class Conversation {
         ? this.cancel(pending, 'negated')
         : step('not_understood', 'negated', 'All right, I will not do that.', { asks: false });
     }
+    if (u?.kind === 'not_understood' && u.reason === 'out_of_range' && !pending) {
+      return step('refused', 'out_of_range', outOfRange(u));
+    }
     if (!u || u.kind === 'not_understood') {
       return pending
         ? this.cancel(pending, 'unclear_answer')
         : step('not_understood', u?.reason ?? 'no_match', SORRY);
     }
+    if (u.intent === 'system.repeat') return this.repeat(pending, u);
     if (pending) return this.answer(pending, u);
     return this.command(u);
+  }
+
+  /**
+   * Says the last reply again. A pending confirmation stays pending (the person may
+   * not have heard it); its window starts again when the repeat has been spoken.
+   */
+  private repeat(pending: PendingAction | null, u: IntentMatch): DialogueStep {
+    const last = this.lastReply;
+    if (!last) return step('answered', null, 'I have not said anything yet.', { intent: u });
+    if (pending) {
+      this.pending = pending;
+      return { ...last, intent: u, execute: null, asks: true };
+    }
+    return { ...last, decision: 'answered', reason: 'repeated', intent: u, execute: null };
   }
 
   private takePending(at: number): PendingAction | null {
@@ -159,6 +182,10 @@ export class Conversation {
     if (u.intent === 'system.confirm' || u.intent === 'system.deny') {
       const text = 'There is nothing to confirm.';
       return step('not_understood', 'nothing_pending', text, { intent: u });
+    }
+    if (u.intent === 'system.stop') {
+      // A bare "stop" stops the gateway's own speech; there is nothing more to say.
+      return step('answered', 'stopped_speaking', '', { intent: u, asks: false });
     }
     if (!u.action) {
       const info = this.intents.intents.find((i) => i.name === u.intent);
@@ -195,6 +222,21 @@ export class Conversation {
     const reason = result.outcome === 'refused' ? (result.error?.code ?? 'refused') : s.reason;
     return { ...s, decision, reason, reply: result.speech };
   }
+}
+
+/** "Breaker must be from one to ninety nine." */
+function outOfRange(u: NotUnderstood): string {
+  const d = 'detail' in u
+    ? (u as { detail?: { slot: string; min: number; max: number } }).detail
+    : undefined;
+  if (!d) return 'That number is outside the range I accept.';
+  const name = d.slot.replace(/_/g, ' ');
+  const text = `${name} must be from ${spoken(d.min)} to ${spoken(d.max)}.`;
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function spoken(n: number): string {
+  return Number.isInteger(n) && n >= 0 && n <= 999 ? numberToWords(n) : String(n);
 }
 
 /** For an intent without a read-back template: its name and every slot, spoken. */

@@ -19,6 +19,8 @@ const TABLE: Record<string, IntentMatch> = {
     kind: 'intent', intent: 'calendar.agenda', action: 'calendar.agenda', slots: { day: 'tomorrow' },
   },
   confirm: { kind: 'intent', intent: 'system.confirm', action: null, slots: {} },
+  repeat: { kind: 'intent', intent: 'system.repeat', action: null, slots: {} },
+  stop: { kind: 'intent', intent: 'system.stop', action: null, slots: {} },
   no: { kind: 'intent', intent: 'system.deny', action: null, slots: {} },
 };
 
@@ -28,7 +30,13 @@ const intents: IntentSet = {
     name: 'scada.breaker_operate', action: 'scada_dnp3.operate',
     readback: '{operation} breaker {breaker} at substation {substation}.', response: null,
   }],
-  match: (text): Understanding => TABLE[text] ?? { kind: 'not_understood', reason: 'no_match' },
+  match: (text): Understanding => {
+    if (text === 'close breaker two hundred at substation twelve') {
+      const detail = { slot: 'breaker', min: 1, max: 99 };
+      return { kind: 'not_understood', reason: 'out_of_range', detail } as Understanding;
+    }
+    return TABLE[text] ?? { kind: 'not_understood', reason: 'no_match' };
+  },
   jsgf: () => '',
   vocabulary: () => [],
   render: (t, slots) => t.replace(/\{(\w+)\}/g, (_, k: string) => String(slots[k])),
@@ -156,5 +164,39 @@ describe('conversation configuration', () => {
     const s = conversation({ critical_connectors: ['calendar'] })
       .handle(said("what's on my calendar tomorrow", 0));
     expect(s.reply).toBe('Calendar agenda, day tomorrow. Say confirm to proceed.');
+  });
+});
+
+describe('system intents and refusals', () => {
+  it('refuses a value outside its range, speaking the range', () => {
+    const s = conversation().handle(said('close breaker two hundred at substation twelve', 0));
+    expect(s.decision).toBe('refused');
+    expect(s.reason).toBe('out_of_range');
+    expect(s.reply).toBe('Breaker must be from one to ninety nine.');
+    expect(s.execute).toBeNull();
+  });
+
+  it('repeats a confirmation prompt and keeps it pending', () => {
+    const c = conversation();
+    const ask = c.handle(said('close breaker seven at substation twelve', 0));
+    c.replied(ask, 3_000);
+    const again = c.handle(said('repeat', 4_000));
+    expect(again.reply).toBe(ask.reply);
+    expect(again.execute).toBeNull();
+    c.replied(again, 7_000);
+    expect(c.handle(said('confirm', 8_000)).decision).toBe('executed');
+  });
+
+  it('stops its own speech on a bare "stop" and says nothing more', () => {
+    const s = conversation().handle(said('stop', 0));
+    expect(s.decision).toBe('answered');
+    expect(s.reply).toBe('');
+    expect(s.execute).toBeNull();
+  });
+
+  it('cancels a pending confirmation on "stop"', () => {
+    const c = conversation();
+    c.replied(c.handle(said('close breaker seven at substation twelve', 0)), 3_000);
+    expect(c.handle(said('stop', 4_000)).decision).toBe('cancelled');
   });
 });
