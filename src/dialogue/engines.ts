@@ -49,15 +49,17 @@ export async function createEngines(
     : null;
   const openaiKey = (file: string): string | undefined =>
     readSecret('OPENAI_API_KEY', file, baseDir) ?? undefined;
+  // Each factory runs inside an async function, so that one throwing at once (a missing
+  // key) still lets the others settle and be closed.
   const settled = await Promise.allSettled([
-    createWakeDetector({
+    (async () => createWakeDetector({
       engine: wakeEngine,
       keyword: config.wake.keyword,
       threshold: config.wake.threshold,
       accessKey: accessKey ?? undefined,
-    }),
+    }))(),
     createVad(loaded),
-    createSpeechToText(
+    (async () => createSpeechToText(
       config.stt.engine === 'openai'
         ? {
           engine: 'openai',
@@ -67,8 +69,8 @@ export async function createEngines(
           log,
         }
         : { engine: 'pocketsphinx', jsgf: intents.jsgf({ optionalPrefix: WAKE_PREFIX }), log },
-    ),
-    createTextToSpeech(
+    ))(),
+    (async () => createTextToSpeech(
       config.tts.engine === 'openai'
         ? {
           engine: 'openai',
@@ -78,7 +80,7 @@ export async function createEngines(
         }
         : { engine: 'espeak-ng', voice: config.tts.voice, speed: config.tts.speed },
       log,
-    ),
+    ))(),
   ]);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {

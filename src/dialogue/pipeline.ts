@@ -98,11 +98,19 @@ export class Pipeline {
     const started = performance.now();
     const inner = rechunk(frames)[Symbol.asyncIterator]();
     let ended = false;
+    let sourceFailure: unknown = null;
     const source: AsyncIterator<Int16Array> = {
       next: async () => {
-        const r = signal?.aborted ? { done: true as const, value: undefined } : await inner.next();
-        if (r.done) ended = true;
-        return r;
+        try {
+          const r = signal?.aborted
+            ? { done: true as const, value: undefined }
+            : await inner.next();
+          if (r.done) ended = true;
+          return r;
+        } catch (err) {
+          sourceFailure = err; // the microphone itself failed: nothing more will come
+          throw err;
+        }
       },
     };
     let failures = 0;
@@ -116,7 +124,7 @@ export class Pipeline {
         // A passing failure (a cloud engine's 500, a timeout) loses one turn, not the session;
         // the same failure again and again is not passing.
         const e = asGatewayError(err);
-        if (!e.retryable || ++failures >= MAX_LIVE_FAILURES) throw e;
+        if (sourceFailure || !e.retryable || ++failures >= MAX_LIVE_FAILURES) throw e;
         this.opts.log.warn({ code: e.code, err: e.message }, 'turn failed; listening again');
         continue;
       }

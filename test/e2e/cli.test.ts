@@ -146,6 +146,14 @@ describe('bad input: a stable code, one line, no stack trace, nothing run', () =
     expect(r.stderr).toContain('hey_jarvis');
   });
 
+  it('reports a missing key in one line when both OpenAI engines lack it', async () => {
+    // Guards against an unhandled rejection (stack trace, exit 1) when two engines fail.
+    const cfg = path.join(dir, 'both-openai.toml');
+    writeFileSync(cfg, '[stt]\nengine = "openai"\n[tts]\nengine = "openai"\n');
+    const r = await gateway(['say', '--config', cfg, 'help'], { OPENAI_API_KEY: '' });
+    expectOneLineError(r, 'GW_CLOUD_KEY_MISSING', 78);
+  });
+
   it('says what to install when espeak-ng is missing', async () => {
     const bin = tmp();
     const r = await gateway(['say', 'help'], { PATH: bin });
@@ -217,6 +225,16 @@ describe('gateway listen (microphone through node-record-lpcm16)', () => {
     const turns = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as TurnReport);
     expect(turns[0]?.intent?.name).toBe('calendar.agenda');
     expect(turns[0]?.decision).toBe('answered');
+  });
+
+  it('exits non-zero with GW_AUDIO_DEVICE when the recorder fails', async () => {
+    // Guards against a failed microphone ending `listen` with status 0.
+    const bin = tmp();
+    writeFileSync(path.join(bin, 'sox'), '#!/bin/sh\necho "sox FAIL: no default audio device" >&2\nexit 2\n');
+    chmodSync(path.join(bin, 'sox'), 0o755);
+    const r = await gateway(['listen'], { PATH: `${bin}:${process.env.PATH}` });
+    expect(r.code).toBe(69);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^gateway: GW_AUDIO_DEVICE: /);
   });
 
   it('stops cleanly on Ctrl-C, leaving no recorder behind', async () => {
