@@ -8,6 +8,7 @@ commands:
   say "<text>"...     run text turns (no wake word, no speech-to-text); several are one conversation
   listen              listen on the microphone until Ctrl-C
   doctor              report what this host can provide (engines, models, isolation layers)
+  intents test [f]... run sentence test files against the intents (default intents/en/tests)
 
 options:
   -c, --config FILE   configuration file (default: config/gateway.toml when present)
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   say: async () => (await import('./turns.js')).sayCommand,
   listen: async () => (await import('./listen.js')).listenCommand,
   doctor: async () => (await import('./doctor.js')).doctorCommand,
+  intents: async () => (await import('./intents.js')).intentsCommand,
 };
 
 /** Entry point: returns the exit status; never throws for expected failures. */

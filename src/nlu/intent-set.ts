@@ -1,13 +1,19 @@
-import { GatewayError } from '../errors.js';
 import { grammarWords, toJsgf } from './jsgf.js';
 import { compileIntentDir } from './load.js';
 import { matchText } from './matcher.js';
-import type { CompiledSet, SlotList } from './model.js';
-import { MAX_SPOKEN_NUMBER, numberToWords } from './numbers.js';
+import type { CompiledIntent, CompiledSet, SlotList } from './model.js';
+import { renderTemplate } from './render.js';
 import type { IntentInfo, IntentSet, JsgfOptions, SlotValue, Understanding } from './types.js';
 
-function spokenNumber(n: number): string {
-  return Number.isInteger(n) && n >= 0 && n <= MAX_SPOKEN_NUMBER ? numberToWords(n) : String(n);
+function freeTextSlots(intent: CompiledIntent): Record<string, readonly string[]> | null {
+  let out: Record<string, readonly string[]> | null = null;
+  for (const [slot, listName] of intent.slots) {
+    const list = intent.lists.get(listName);
+    if (list?.kind === 'free_text') {
+      out = { ...(out ?? {}), [slot]: Object.freeze(list.offline.map((ws) => ws.join(' '))) };
+    }
+  }
+  return out;
 }
 
 class CompiledIntentSet implements IntentSet {
@@ -18,9 +24,13 @@ class CompiledIntentSet implements IntentSet {
 
   constructor(private readonly set: CompiledSet) {
     this.language = set.language;
-    this.intents = Object.freeze(set.intents.map((i) => Object.freeze({
-      name: i.name, action: i.action, readback: i.readback, response: i.response,
-    })));
+    this.intents = Object.freeze(set.intents.map((i) => {
+      const freeText = freeTextSlots(i);
+      return Object.freeze({
+        name: i.name, action: i.action, readback: i.readback, response: i.response,
+        ...(freeText === null ? {} : { freeText }),
+      });
+    }));
     for (const intent of set.intents) {
       for (const [slot, listName] of intent.slots) {
         const list = intent.lists.get(listName);
@@ -42,25 +52,7 @@ class CompiledIntentSet implements IntentSet {
   }
 
   render(template: string, slots: Readonly<Record<string, SlotValue>>): string {
-    const text = template.replace(/\{([^{}]*)\}/g, (_m, raw: string) => {
-      const name = raw.trim();
-      const value = slots[name];
-      if (value === undefined) {
-        throw new GatewayError('GW_INTENTS_INVALID',
-          `template placeholder {${name}} has no value to fill it`);
-      }
-      return typeof value === 'number' ? spokenNumber(value) : this.spokenValue(name, value);
-    });
-    return text.charAt(0).toUpperCase() + text.slice(1);
-  }
-
-  private spokenValue(slot: string, value: string): string {
-    const list = this.slotLists.get(slot);
-    if (list?.kind === 'values') {
-      const hit = list.values.find((v) => v.out === value);
-      if (hit !== undefined) return hit.words.join(' ');
-    }
-    return slot === 'result' ? value : value.replace(/_/g, ' ');
+    return renderTemplate(template, slots, (slot) => this.slotLists.get(slot));
   }
 }
 

@@ -1,6 +1,7 @@
 import type { CompiledSet, SlotList } from './model.js';
 import { negationJsgf } from './negation.js';
 import { TENS, UNITS } from './numbers.js';
+import { numberRulesUsed, quantityBody } from './quantity-jsgf.js';
 import { WORD_RE, type TemplateNode } from './template.js';
 import type { JsgfOptions } from './types.js';
 
@@ -58,9 +59,15 @@ export function rangeAlternatives(lo: number, hi: number): string[] {
 }
 
 function listBody(list: SlotList): string {
-  if (list.kind === 'range') return rangeAlternatives(list.from, list.to).join(' | ');
-  const forms = new Set(list.values.map((v) => v.words.join(' ')));
-  return [...forms].join(' | ');
+  switch (list.kind) {
+    case 'range': return rangeAlternatives(list.from, list.to).join(' | ');
+    case 'values': {
+      const forms = new Set(list.values.filter((v) => v.spoken).map((v) => v.words.join(' ')));
+      return [...forms].join(' | ');
+    }
+    case 'free_text': return list.offline.map((ws) => ws.join(' ')).join(' | ');
+    default: return quantityBody(list) ?? '';
+  }
 }
 
 function nodeBody(node: TemplateNode, listId: (name: string) => string): string {
@@ -103,6 +110,7 @@ export function toJsgf(set: CompiledSet, options: JsgfOptions = {}): string {
   for (const [id, list] of [...lists].sort(([a], [b]) => (a < b ? -1 : 1))) {
     lines.push(`<l_${id}> = ${listBody(list)};`);
   }
+  lines.push(...numberRulesUsed(lines.join('\n')));
   lines.push(`<${DIGIT_RULE}> = ${unitWords(1, 9).join(' | ')};`, '');
   return lines.join('\n');
 }

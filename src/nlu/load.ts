@@ -1,13 +1,14 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { GatewayError } from '../errors.js';
-import type { CompiledIntent, CompiledSet, ListValue, SlotList } from './model.js';
-import { MAX_SPOKEN_NUMBER } from './numbers.js';
+import { compileList, listSchema } from './lists.js';
+import type { CompiledIntent, CompiledSet, SlotList } from './model.js';
+import { optionalPartProblem } from './render.js';
 import {
-  NAME_RE, TemplateSyntaxError, WORD_RE, parseTemplate, resolveRefs, slotsOf, type TemplateNode,
+  NAME_RE, TemplateSyntaxError, parseTemplate, resolveRefs, slotsOf, type TemplateNode,
 } from './template.js';
+import { readYamlFile, type FileContext } from './yaml-context.js';
 
 const INTENT_NAME_RE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 const ACTION_RE = /^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/;
@@ -15,20 +16,6 @@ const PLACEHOLDER_RE = /\{([^{}]*)\}/g;
 /** Bound on files read from one directory, so a wrong path cannot make us parse a tree. */
 export const MAX_INTENT_FILES = 64;
 
-const spoken = z.string().min(1);
-const valueSchema = z.union([
-  spoken,
-  z.strictObject({ in: spoken, out: z.union([spoken, z.int()]) }),
-]);
-const listSchema = z.union([
-  z.strictObject({ values: z.array(valueSchema).min(1) }),
-  z.strictObject({
-    range: z.strictObject({
-      from: z.int().min(0).max(MAX_SPOKEN_NUMBER),
-      to: z.int().min(0).max(MAX_SPOKEN_NUMBER),
-    }),
-  }),
-]);
 const intentSchema = z.strictObject({
   action: z.string().regex(ACTION_RE, 'action must look like connector.action').nullish(),
   readback: z.string().min(1).nullish(),
@@ -46,66 +33,10 @@ const fileSchema = z.strictObject({
 });
 type IntentFile = z.infer<typeof fileSchema>;
 
-/** Reports a problem at a YAML path, naming the file and the line. */
-class FileContext {
-  constructor(
-    readonly file: string,
-    private readonly doc: Document,
-    private readonly lines: LineCounter,
-  ) {}
-
-  /** Line of the key (for map entries) or of the item (for sequence entries) at `path`. */
-  lineOf(path: readonly PropertyKey[]): number {
-    for (let n = path.length; n > 0; n -= 1) {
-      const parent: unknown = this.doc.getIn(path.slice(0, n - 1) as unknown[], true);
-      const key = path[n - 1];
-      let start: number | undefined;
-      if (isMap(parent)) {
-        const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === key);
-        start = isScalar(pair?.key) ? pair.key.range?.[0] : undefined;
-      } else if (isSeq(parent) && typeof key === 'number') {
-        const item: unknown = parent.items[key];
-        start = (item as { range?: [number, number, number] } | undefined)?.range?.[0];
-      }
-      if (start !== undefined) return this.lines.linePos(start).line;
-    }
-    return 1;
-  }
-
-  fail(path: readonly PropertyKey[], problem: string): never {
-    const where = path.length > 0 ? ` (at ${path.map(String).join('.')})` : '';
-    throw new GatewayError(
-      'GW_INTENTS_INVALID',
-      `${this.file}:${this.lineOf(path)}: ${problem}${where}`,
-    );
-  }
-}
-
-function words(text: string): string[] {
-  return text.trim().split(/\s+/).filter((w) => w !== '');
-}
-
 function compileLists(ctx: FileContext, stem: string, data: IntentFile): Map<string, SlotList> {
   const lists = new Map<string, SlotList>();
   for (const [name, def] of Object.entries(data.lists ?? {})) {
-    const id = `${stem}_${name}`;
-    if ('range' in def) {
-      if (def.range.from > def.range.to) {
-        ctx.fail(['lists', name, 'range'], 'range from is above to');
-      }
-      lists.set(name, { kind: 'range', id, from: def.range.from, to: def.range.to });
-      continue;
-    }
-    const values: ListValue[] = def.values.map((v, i) => {
-      const phrase = typeof v === 'string' ? v : v.in;
-      const ws = words(phrase);
-      const bad = ws.find((w) => !WORD_RE.test(w));
-      if (bad !== undefined) {
-        ctx.fail(['lists', name, 'values', i], `"${bad}" is not a lower-case word`);
-      }
-      return { words: ws, out: typeof v === 'string' ? v : v.out };
-    });
-    lists.set(name, { kind: 'values', id, values });
+    lists.set(name, compileList(ctx, name, `${stem}_${name}`, def));
   }
   return lists;
 }
@@ -144,6 +75,8 @@ function checkPlaceholders(
   template: string,
   allowed: ReadonlySet<string>,
 ): void {
+  const brackets = optionalPartProblem(template);
+  if (brackets !== null) ctx.fail(path, brackets);
   for (const m of template.matchAll(PLACEHOLDER_RE)) {
     const name = (m[1] ?? '').trim();
     if (!allowed.has(name)) ctx.fail(path, `placeholder {${name}} is not a slot of this intent`);
@@ -206,27 +139,9 @@ interface LoadedFile {
 }
 
 async function loadFile(path: string): Promise<LoadedFile> {
-  const text = await readFile(path, 'utf8');
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
-  const file = basename(path);
-  const first = doc.errors[0];
-  if (first !== undefined) {
-    const line = first.linePos?.[0].line ?? 1;
-    const problem = first.message.split('\n')[0] ?? first.code;
-    throw new GatewayError('GW_INTENTS_INVALID', `${file}:${line}: ${problem}`);
-  }
-  const ctx: FileContext = new FileContext(file, doc, lines);
-  const parsed = fileSchema.safeParse(doc.toJS());
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue?.path ?? [];
-    // An unknown key is reported on its parent; point at the key itself.
-    const key = issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
-    ctx.fail(key === undefined ? path : [...path, key], issue?.message ?? 'invalid intent file');
-  }
+  const { ctx, data } = await readYamlFile(path, fileSchema);
   const stem = basename(path, extname(path)).replace(/[^a-z0-9_]/gi, '_').toLowerCase();
-  return { ctx, language: parsed.data.language, intents: compileFile(ctx, stem, parsed.data) };
+  return { ctx, language: data.language, intents: compileFile(ctx, stem, data) };
 }
 
 /** Reads and compiles every `*.yaml` / `*.yml` file in `dir` (not recursive). */

@@ -1,17 +1,14 @@
 import type { CompiledIntent, CompiledSet, SlotList } from './model.js';
 import { negatedRests } from './negation.js';
 import { normalise } from './normalise.js';
-import { parseSpokenNumber } from './numbers.js';
+import { matchSlot, type State } from './slot-match.js';
 import type { TemplateNode } from './template.js';
-import type { SlotValue, Understanding } from './types.js';
+import type { FreeTextSource, RangeDetail, SlotValue, Understanding } from './types.js';
 
 /** Longest input accepted, in characters, before any work is done. */
 export const MAX_TEXT_CHARS = 500;
 /** Longest input accepted, in words: commands are short, and matching backtracks. */
 export const MAX_WORDS = 40;
-/** Longest number phrase tried for a range slot ("nine hundred and ninety nine"). */
-const MAX_NUMBER_WORDS = 5;
-
 /**
  * Stable reasons for `not_understood`:
  * - `empty`: nothing but spaces and punctuation;
@@ -23,42 +20,6 @@ const MAX_NUMBER_WORDS = 5;
  */
 export type NotUnderstoodReason =
   | 'empty' | 'too_long' | 'no_match' | 'out_of_range' | 'ambiguous' | 'negated';
-
-interface State {
-  readonly pos: number;
-  readonly slots: Readonly<Record<string, SlotValue>>;
-  /** Slot names whose number fell outside the list's range. */
-  readonly outside: readonly string[];
-}
-
-function* matchList(list: SlotList, slot: string, toks: readonly string[], st: State):
-Generator<State> {
-  if (list.kind === 'values') {
-    for (const v of list.values) {
-      if (v.words.every((w, i) => toks[st.pos + i] === w)) {
-        yield { ...st, pos: st.pos + v.words.length, slots: { ...st.slots, [slot]: v.out } };
-      }
-    }
-    return;
-  }
-  const emit = (n: number, used: number): State => ({
-    pos: st.pos + used,
-    slots: { ...st.slots, [slot]: n },
-    outside: n < list.from || n > list.to ? [...st.outside, slot] : st.outside,
-  });
-  const digits = /^(-?)(\d{1,3})$/.exec(toks[st.pos] ?? '');
-  if (digits !== null) {
-    // A typed "-7" is a negative number, outside every range (even "-0").
-    const n = Number(digits[2]);
-    yield digits[1] === '-' ? { ...emit(-n, 1), outside: [...st.outside, slot] } : emit(n, 1);
-    return;
-  }
-  const most = Math.min(MAX_NUMBER_WORDS, toks.length - st.pos);
-  for (let len = 1; len <= most; len += 1) {
-    const n = parseSpokenNumber(toks.slice(st.pos, st.pos + len));
-    if (n !== null) yield emit(n, len);
-  }
-}
 
 function* matchNode(
   node: TemplateNode,
@@ -82,7 +43,7 @@ function* matchNode(
       return;
     case 'slot': {
       const list = intent.lists.get(node.list);
-      if (list !== undefined) yield* matchList(list, node.name, toks, st);
+      if (list !== undefined) yield* matchSlot(list, node.name, toks, st);
       return;
     }
     case 'ref':
@@ -111,16 +72,37 @@ function key(slots: Readonly<Record<string, SlotValue>>): string {
   return JSON.stringify(Object.entries(slots).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
+function freeTextOf(
+  intent: CompiledIntent,
+  slots: Readonly<Record<string, SlotValue>>,
+): Record<string, FreeTextSource> | null {
+  let out: Record<string, FreeTextSource> | null = null;
+  for (const [slot, listName] of intent.slots) {
+    const list: SlotList | undefined = intent.lists.get(listName);
+    const value = slots[slot];
+    if (list?.kind !== 'free_text' || typeof value !== 'string') continue;
+    const said = list.offline.some((ws) => ws.join(' ') === value);
+    out = { ...(out ?? {}), [slot]: said ? 'offline_phrase' : 'dictation' };
+  }
+  return out;
+}
+
 function matchTokens(set: CompiledSet, toks: readonly string[]): Understanding {
   const accepted = new Map<string, { intent: CompiledIntent; slots: State['slots'] }>();
-  let outOfRange = false;
+  let outOfRange: RangeDetail | null = null;
+  let tooLong = false;
   for (const intent of set.intents) {
     for (const sentence of intent.sentences) {
-      const start: State = { pos: 0, slots: {}, outside: [] };
+      const start: State = { pos: 0, slots: {}, outside: [], tooLong: false };
       for (const end of matchNode(sentence, intent, toks, start)) {
         if (end.pos !== toks.length) continue;
-        if (end.outside.length > 0) {
-          outOfRange = true;
+        const outside = end.outside[0];
+        if (outside !== undefined) {
+          outOfRange ??= outside;
+          continue;
+        }
+        if (end.tooLong) {
+          tooLong = true;
           continue;
         }
         accepted.set(`${intent.name} ${key(end.slots)}`, { intent, slots: end.slots });
@@ -131,14 +113,19 @@ function matchTokens(set: CompiledSet, toks: readonly string[]): Understanding {
   const only = found[0];
   if (found.length > 1) return { kind: 'not_understood', reason: 'ambiguous' };
   if (only !== undefined) {
+    const freeText = freeTextOf(only.intent, only.slots);
     return {
       kind: 'intent',
       intent: only.intent.name,
       action: only.intent.action,
       slots: only.slots,
+      ...(freeText === null ? {} : { freeText }),
     };
   }
-  return { kind: 'not_understood', reason: outOfRange ? 'out_of_range' : 'no_match' };
+  if (outOfRange !== null) {
+    return { kind: 'not_understood', reason: 'out_of_range', detail: outOfRange };
+  }
+  return { kind: 'not_understood', reason: tooLong ? 'too_long' : 'no_match' };
 }
 
 /**

@@ -1,20 +1,43 @@
 import type { TemplateNode } from './template.js';
-import type { SlotValue } from './types.js';
+import type { Currency } from './types.js';
 
 /** One spoken form of a list value and the canonical value it stands for. */
 export interface ListValue {
   readonly words: readonly string[];
-  readonly out: SlotValue;
+  readonly out: string | number;
+  /** False for a form only typed, never said (not in the grammar): "btc". */
+  readonly spoken: boolean;
 }
 
+/**
+ * A slot's list. `id` is unique across the whole set (`<file stem>_<list name>`) and names
+ * the list's JSGF rule.
+ */
 export type SlotList =
+  | { readonly kind: 'values'; readonly id: string; readonly values: readonly ListValue[] }
+  | { readonly kind: 'range'; readonly id: string; readonly from: number; readonly to: number }
   | {
-    readonly kind: 'values';
-    /** Unique across the whole set: `<file stem>_<list name>`; used as the JSGF rule name. */
+    readonly kind: 'number';
     readonly id: string;
-    readonly values: readonly ListValue[];
+    readonly min: number;
+    readonly max: number;
+    readonly decimals: boolean;
   }
-  | { readonly kind: 'range'; readonly id: string; readonly from: number; readonly to: number };
+  | {
+    readonly kind: 'currency';
+    readonly id: string;
+    readonly min: number;
+    readonly max: number;
+    readonly currencies: readonly Currency[];
+  }
+  | { readonly kind: 'ordinal'; readonly id: string; readonly from: number; readonly to: number }
+  | {
+    readonly kind: 'free_text';
+    readonly id: string;
+    readonly maxWords: number;
+    /** The phrases the offline grammar holds in place of dictation, as words. */
+    readonly offline: readonly (readonly string[])[];
+  };
 
 export interface CompiledIntent {
   readonly name: string;

@@ -10,7 +10,22 @@ const NUMBER_MARK = '_';
  * A minus sign or dash attached to the front of a word ("-7", "−7", "-seven"): the word is
  * kept whole with a leading "-", so that it never reads as the positive number.
  */
-const LEADING_SIGN = /(?<![a-z0-9'_])[-\u2010-\u2015\u2212]+(?=[a-z0-9_])/g;
+const LEADING_SIGN = /(?<![a-z0-9'_])[-\u2010-\u2015\u2212]+(?=[a-z0-9_$£€])/g;
+
+/**
+ * A written number keeps its decimal point and thousands separators: "10,000" becomes
+ * "10000", "1.5" and "1.5k" stay whole. Any other "." or "," separates words.
+ */
+const WRITTEN_NUMBER = /^-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?(k|st|nd|rd|th)?$/;
+
+/** Currency symbols become words of their own ("$10" -> "$ 10"), unless after a sign. */
+const CURRENCY_SYMBOL = /(?<!-)[$£€]/g;
+
+function splitWord(w: string): string[] {
+  const core = w.replace(/[.,]+$/, '');
+  if (WRITTEN_NUMBER.test(core)) return [core.replace(/,/g, '')];
+  return w.split(/[.,]+/);
+}
 
 function standsForNumber(c: string): boolean {
   return /\p{N}/u.test(c) || /[0-9]/.test(c.normalize('NFKC'));
@@ -18,7 +33,9 @@ function standsForNumber(c: string): boolean {
 
 /**
  * Lower case, curly apostrophes straightened, hyphens and other punctuation turned into
- * spaces, apostrophes kept only inside words, spaces collapsed. Only ASCII digits count as
+ * spaces, apostrophes kept only inside words, spaces collapsed. Written numbers keep their
+ * decimal point ("1.5") and lose their thousands separators ("10,000" -> "10000"); "$", "£"
+ * and "€" are words of their own. Only ASCII digits count as
  * digits; a word with a leading minus sign stays one word ("-7"), which the matcher takes
  * as a negative number.
  */
@@ -32,9 +49,11 @@ export function normalise(text: string): string[] {
     .toLowerCase()
     .replace(/[\u2018\u2019\u02bc]/g, "'")
     .replace(LEADING_SIGN, ' -')
-    .replace(/[^a-z0-9'_-]+/g, ' ')
+    .replace(CURRENCY_SYMBOL, ' $& ')
+    .replace(/[^a-z0-9'_$£€.,-]+/g, ' ')
     .split(' ')
     .flatMap((w) => (w.startsWith('-') ? [w] : w.split('-')))
+    .flatMap(splitWord)
     .map((w) => w.replace(/^'+|'+$/g, ''))
     .filter((w) => w !== '' && w !== '-');
 }

@@ -1,4 +1,31 @@
-export type SlotValue = string | number;
+export type Currency = 'USD' | 'GBP' | 'EUR';
+
+/** A money slot's value: `{ amount: 10000, currency: 'USD' }` ("ten thousand dollars"). */
+export interface MoneyValue {
+  /** Major units (dollars, pounds, euros), at most two decimal places. */
+  readonly amount: number;
+  readonly currency: Currency;
+}
+
+/**
+ * A slot's value: a canonical list value or free text (string), a number (ranges, amounts,
+ * ordinals: JS numbers), or money. JSON-serialisable.
+ */
+export type SlotValue = string | number | MoneyValue;
+
+/**
+ * Where a free-text slot's words came from: one of the slot's offline phrases (the only
+ * text the offline grammar can hear), or dictation that only a cloud recogniser or typing
+ * can produce.
+ */
+export type FreeTextSource = 'offline_phrase' | 'dictation';
+
+/** The bounds of a slot whose value fell outside them, so that the reply can say them. */
+export interface RangeDetail {
+  readonly slot: string;
+  readonly min: number;
+  readonly max: number;
+}
 
 export interface IntentMatch {
   readonly kind: 'intent';
@@ -8,12 +35,16 @@ export interface IntentMatch {
   readonly action: string | null;
   /** Canonical slot values; numbers are JS numbers. */
   readonly slots: Readonly<Record<string, SlotValue>>;
+  /** For each free-text slot filled: whether the words are one of its offline phrases. */
+  readonly freeText?: Readonly<Record<string, FreeTextSource>>;
 }
 
 export interface NotUnderstood {
   readonly kind: 'not_understood';
   /** Stable reason code, e.g. `no_match`, `empty`. */
   readonly reason: string;
+  /** With `out_of_range`: the slot and the bounds it has (inclusive). */
+  readonly detail?: RangeDetail;
 }
 
 export type Understanding = IntentMatch | NotUnderstood;
@@ -28,6 +59,11 @@ export interface IntentInfo {
    * output).
    */
   readonly response: string | null;
+  /**
+   * Free-text slots of the intent, each with its offline phrases (what the offline grammar
+   * can hear in place of dictation). Absent when the intent has none.
+   */
+  readonly freeText?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface JsgfOptions {
@@ -43,6 +79,9 @@ export interface IntentSet {
   jsgf(options?: JsgfOptions): string;
   /** Every word the grammar uses (to check against the pronouncing dictionary). */
   vocabulary(): readonly string[];
-  /** Fills `{slot}` placeholders, numbers spoken as words. */
+  /**
+   * Fills `{slot}` placeholders, numbers, money and ordinals spoken as words; a `[...]` part
+   * is left out when a placeholder inside it has no value.
+   */
   render(template: string, slots: Readonly<Record<string, SlotValue>>): string;
 }
