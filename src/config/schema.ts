@@ -43,6 +43,15 @@ const openaiEngine = z.strictObject({
   api_key_file: z.string().default(''),
 });
 
+const llm = z.strictObject({
+  /** Let an LLM propose an action when no template matches (never skips a confirmation). */
+  enabled: z.boolean().default(false),
+  base_url: z.string().url().default('https://api.openai.com/v1'),
+  model: z.string().min(1).default('gpt-4o-mini'),
+  /** API key file; the environment variable OPENAI_API_KEY wins. */
+  api_key_file: z.string().default(''),
+});
+
 const stt = z.strictObject({
   engine: z.enum(['pocketsphinx', 'openai']).default('pocketsphinx'),
   /** A transcript below this confidence is not acted on. */
@@ -83,6 +92,36 @@ const calendar = z.strictObject({
   ics_path: z.string().default('fixtures/calendar.ics'),
 });
 
+/**
+ * A point that speech names ("breaker 7 at substation 12", "pump 1"), mapped to a device.
+ * DNP3 points are CROBs (address: outstation address); Modbus points are coils or holding
+ * registers (address: unit id). Every key is required: a guessed default could reach the
+ * wrong device.
+ */
+const point = z.strictObject({
+  protocol: z.enum(['dnp3', 'modbus']),
+  host: z.string().min(1).max(253),
+  port: z.number().int().min(1).max(65_535),
+  address: z.number().int().min(0).max(65_519),
+  index: z.number().int().min(0).max(65_535),
+  kind: z.enum(['crob', 'coil', 'register']),
+}).superRefine((p, ctx) => {
+  if (p.protocol === 'dnp3' && p.kind !== 'crob') {
+    ctx.addIssue({ code: 'custom', path: ['kind'], message: 'a dnp3 point is a crob' });
+  }
+  if (p.protocol === 'modbus' && p.kind === 'crob') {
+    const message = 'a modbus point is a coil or register';
+    ctx.addIssue({ code: 'custom', path: ['kind'], message });
+  }
+  if (p.protocol === 'modbus' && p.address > 255) {
+    ctx.addIssue({ code: 'custom', path: ['address'], message: 'a Modbus unit id is 0..255' });
+  }
+});
+
+/** Point names: lower-case words and numbers with single spaces, as pointKey() builds them. */
+const pointName = z.string().regex(/^[a-z0-9]+( [a-z0-9]+)*$/,
+  'expected lower-case words and digits separated by single spaces, e.g. "pump 1"');
+
 export const configSchema = z.strictObject({
   security_mode: z.enum(['standard', 'paranoid']).default('standard'),
   enable_firecracker_sandbox: z.boolean().default(false),
@@ -98,9 +137,12 @@ export const configSchema = z.strictObject({
   stt: stt.default(stt.parse({})),
   tts: tts.default(tts.parse({})),
   dialogue: dialogue.default(dialogue.parse({})),
+  nlu: z.strictObject({ llm: llm.default(llm.parse({})) }).default({ llm: llm.parse({}) }),
   connectors: z
     .strictObject({ calendar: calendar.default(calendar.parse({})) })
     .default({ calendar: calendar.parse({}) }),
+  /** Spoken point names mapped to devices; empty means no point can be operated. */
+  points: z.record(pointName, point).default({}),
 });
 
 export type GatewayConfig = z.infer<typeof configSchema>;

@@ -1,21 +1,67 @@
 import path from 'node:path';
+import { z } from 'zod';
 import type { GatewayConfig } from '../config/load.js';
+import { GatewayError } from '../errors.js';
 import { createCalendarConnector } from './calendar/connector.js';
-import { calendarManifest, scadaDnp3Manifest } from './manifests.js';
-import type { RegisteredConnector } from './types.js';
+import { MANIFESTS } from './manifests.js';
+import {
+  TIERS, type Connector, type ConnectorManifest, type RegisteredConnector,
+} from './types.js';
+
+/** Connector and action names: how intents name them (`connector.action`). */
+const NAME = /^[a-z][a-z0-9_]*$/;
+
+const actionSchema = z.strictObject({
+  tier: z.enum(TIERS),
+  description: z.string().min(1),
+  input: z.custom<z.ZodType>((v) => v instanceof z.ZodType, 'expected a zod schema'),
+  emergencyStop: z.boolean().optional(),
+});
+
+const manifestSchema = z.strictObject({
+  name: z.string().regex(NAME, 'expected lower_snake_case'),
+  description: z.string().min(1),
+  actions: z.record(z.string().regex(NAME, 'expected lower_snake_case'), actionSchema)
+    .refine((a) => Object.keys(a).length > 0, 'a connector declares at least one action'),
+});
+
+/**
+ * Checks every manifest's shape (names, tiers, input schemas) and that no two
+ * share a name. Throws GW_CONNECTOR_CONFIG naming the manifest and the key.
+ */
+export function validateManifests(manifests: readonly ConnectorManifest[]): void {
+  const seen = new Set<string>();
+  for (const m of manifests) {
+    const result = manifestSchema.safeParse(m);
+    if (!result.success) {
+      const problems = result.error.issues
+        .map((i) => `${i.path.join('.') || '(manifest)'}: ${i.message}`).join('; ');
+      throw new GatewayError('GW_CONNECTOR_CONFIG',
+        `connector manifest ${String(m.name)} is invalid: ${problems}`);
+    }
+    if (seen.has(m.name)) {
+      throw new GatewayError('GW_CONNECTOR_CONFIG', `two connector manifests are named ${m.name}`);
+    }
+    seen.add(m.name);
+  }
+}
 
 /**
  * Every connector the gateway knows, by name. A connector whose implementation
  * is not part of this build is still registered by its manifest, so that its
- * intents get the right tier and a clear refusal.
+ * intents get the right tier, a read-back, and a clear refusal.
  */
 export function createConnectors(
   config: GatewayConfig,
   baseDir: string,
 ): Map<string, RegisteredConnector> {
+  validateManifests(MANIFESTS);
   const icsPath = path.resolve(baseDir, config.connectors.calendar.ics_path);
-  return new Map<string, RegisteredConnector>([
-    ['calendar', { manifest: calendarManifest, implementation: createCalendarConnector(icsPath) }],
-    ['scada_dnp3', { manifest: scadaDnp3Manifest, implementation: null }],
+  const implementations = new Map<string, Connector>([
+    ['calendar', createCalendarConnector(icsPath)],
   ]);
+  return new Map(MANIFESTS.map((manifest) => [manifest.name, {
+    manifest,
+    implementation: implementations.get(manifest.name) ?? null,
+  }]));
 }
