@@ -135,7 +135,8 @@ export class Conversation {
         : step('not_understood', u?.reason ?? 'no_match', SORRY);
     }
     if (u.intent === 'system.repeat') return this.repeat(pending, u);
-    if (pending) return this.answer(pending, u);
+    // An emergency stop never waits: it drops any pending confirmation and runs now.
+    if (pending && !this.isEmergencyStop(u)) return this.answer(pending, u);
     return this.command(u);
   }
 
@@ -151,6 +152,22 @@ export class Conversation {
       return { ...last, intent: u, execute: null, asks: true };
     }
     return { ...last, decision: 'answered', reason: 'repeated', intent: u, execute: null };
+  }
+
+  /** For an intent without a read-back template: its name and every slot, spoken. */
+  private genericReadback(u: IntentMatch): string {
+    const name = u.intent.replace(/[._]/g, ' ');
+    const slots = Object.keys(u.slots).map((k) => {
+      const value = this.intents.render(`{${k}}`, u.slots);
+      return `${k.replace(/_/g, ' ')} ${value.charAt(0).toLowerCase()}${value.slice(1)}`;
+    });
+    const text = slots.length ? `${name}, ${slots.join(', ')}.` : `${name}.`;
+    return text.charAt(0).toUpperCase() + text.slice(1);
+  }
+
+  private isEmergencyStop(u: IntentMatch): boolean {
+    const [connector = '', action = ''] = (u.action ?? '').split('.', 2);
+    return this.connectors.get(connector)?.manifest.actions[action]?.emergencyStop === true;
   }
 
   private takePending(at: number): PendingAction | null {
@@ -205,7 +222,7 @@ export class Conversation {
       const info = this.intents.intents.find((i) => i.name === u.intent);
       const readback = info?.readback
         ? this.intents.render(info.readback, u.slots)
-        : genericReadback(u);
+        : this.genericReadback(u);
       const phrase = this.config.dialogue.confirmation_phrase;
       return step('confirmation_requested', null, `${readback} Say ${phrase} to proceed.`, {
         ...base, asks: true,
@@ -237,17 +254,6 @@ function outOfRange(u: NotUnderstood): string {
 
 function spoken(n: number): string {
   return Number.isInteger(n) && n >= 0 && n <= 999 ? numberToWords(n) : String(n);
-}
-
-/** For an intent without a read-back template: its name and every slot, spoken. */
-function genericReadback(u: IntentMatch): string {
-  const name = u.intent.replace(/[._]/g, ' ');
-  const slots = Object.entries(u.slots).map(([k, v]) => {
-    const value = typeof v === 'number' ? numberToWords(v) : v.replace(/_/g, ' ');
-    return `${k.replace(/_/g, ' ')} ${value}`;
-  });
-  const text = slots.length ? `${name}, ${slots.join(', ')}.` : `${name}.`;
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function step(

@@ -8,6 +8,9 @@ import { GatewayError } from '../errors.js';
 import { which } from '../isolation/host.js';
 import type { Logger } from '../log.js';
 import { loadIntents } from '../nlu/index.js';
+import { createLlmUnderstanding, type LlmUnderstanding } from '../nlu/llm.js';
+import type { IntentSet } from '../nlu/types.js';
+import { createConnectors } from '../connectors/registry.js';
 import { createSpeechToText } from '../stt/index.js';
 import { createTextToSpeech } from '../tts/index.js';
 import { createWakeDetector } from '../wake/index.js';
@@ -94,7 +97,29 @@ export async function createEngines(
   const values = settled.map((r) => (r as PromiseFulfilledResult<unknown>).value);
   const [wake, vad, stt, tts] = values as [
     WakeDetector | null, VoiceActivityDetector, SpeechToText, TextToSpeech];
-  return { wake, vad, stt, tts, intents };
+  return { wake, vad, stt, tts, intents, llm: createLlm(loaded, intents, log) };
+}
+
+/** The LLM fallback when enabled and keyed; otherwise undefined, with the reason logged. */
+function createLlm(
+  loaded: LoadedConfig,
+  intents: IntentSet,
+  log: Logger,
+): LlmUnderstanding | undefined {
+  const { config, baseDir } = loaded;
+  const settings = config.nlu.llm;
+  if (!settings.enabled) return undefined;
+  const fallback = createLlmUnderstanding({
+    apiKey: readSecret('OPENAI_API_KEY', settings.api_key_file, baseDir) ?? undefined,
+    baseURL: settings.base_url,
+    model: settings.model,
+    connectors: createConnectors(config, baseDir),
+    intents: intents.intents,
+    log,
+  });
+  if (fallback.enabled) return fallback.understanding;
+  log.warn({ reason: fallback.reason }, 'llm fallback off');
+  return undefined;
 }
 
 export async function closeEngines(engines: Engines): Promise<void> {

@@ -9,7 +9,8 @@ import type { EndpointerOptions, VoiceActivityDetector } from '../endpoint/types
 import { asGatewayError } from '../errors.js';
 import { Executor, type Execution } from '../isolation/executor.js';
 import type { Logger } from '../log.js';
-import type { IntentSet } from '../nlu/types.js';
+import type { LlmUnderstanding } from '../nlu/llm.js';
+import type { IntentSet, Understanding } from '../nlu/types.js';
 import type { SpeechToText } from '../stt/types.js';
 import type { TextToSpeech } from '../tts/types.js';
 import type { WakeDetector, WakeEvent } from '../wake/types.js';
@@ -26,6 +27,8 @@ export interface Engines {
   readonly stt: SpeechToText;
   readonly tts: TextToSpeech;
   readonly intents: IntentSet;
+  /** The LLM fallback, when configured with a key. */
+  readonly llm?: LlmUnderstanding;
 }
 
 export interface PipelineOptions {
@@ -146,9 +149,8 @@ export class Pipeline {
     const addressed = this.opts.engines.wake === null || this.conversation.inFollowUp(at);
     const heard = await this.listener.hear(source, addressed);
     const text = heard.transcript ? stripWakePhrase(heard.transcript.text) : '';
-    const n0 = performance.now();
-    const understanding = text ? this.opts.engines.intents.match(text) : null;
-    heard.timings.nlu = performance.now() - n0;
+    const confidence = heard.transcript?.confidence ?? null;
+    const understanding = await this.understand(text, confidence, heard.timings);
     const transcript = heard.transcript ? { text, confidence: heard.transcript.confidence } : null;
     const step = this.conversation.handle({
       addressed: addressed || heard.wake !== null, transcript, understanding, at,
@@ -160,14 +162,38 @@ export class Pipeline {
     });
   }
 
+  /**
+   * Templates first. Only when no template matches a confident transcript does the LLM
+   * fallback (if configured) get to propose an action; its proposal then goes through
+   * the same policy and confirmation as any other.
+   */
+  private async understand(
+    text: string,
+    confidence: number | null,
+    timings: Record<string, number>,
+  ): Promise<Understanding | null> {
+    if (!text) return null;
+    const n0 = performance.now();
+    const matched = this.opts.engines.intents.match(text);
+    timings.nlu = performance.now() - n0;
+    const llm = this.opts.engines.llm;
+    const confident = confidence === null || confidence >= this.opts.config.stt.min_confidence;
+    if (matched.kind === 'intent' || matched.reason !== 'no_match' || !llm || !confident) {
+      return matched;
+    }
+    const l0 = performance.now();
+    const proposed = await llm.understand(text);
+    timings.llm = performance.now() - l0;
+    return proposed.kind === 'intent' ? proposed : matched;
+  }
+
   /** One turn from text: no wake word and no speech-to-text. */
   async runText(text: string): Promise<TurnReport> {
     const turn = ++this.turn;
     const at = this.clockMs;
     const clean = text.toLowerCase().trim();
-    const n0 = performance.now();
-    const understanding = clean ? this.opts.engines.intents.match(clean) : null;
-    const timings: Record<string, number> = { nlu: performance.now() - n0 };
+    const timings: Record<string, number> = {};
+    const understanding = await this.understand(clean, null, timings);
     const transcript = { text: clean, confidence: null };
     const step = this.conversation.handle({ addressed: true, transcript, understanding, at });
     return this.finish({
@@ -218,7 +244,10 @@ export class Pipeline {
         text: t.transcript.text, engine: t.transcriptEngine ?? 'unknown',
         confidence: t.transcript.confidence === null ? null : round(t.transcript.confidence, 3),
       },
-      intent: step.intent && { name: step.intent.intent, slots: step.intent.slots },
+      intent: step.intent && {
+        name: step.intent.intent, slots: step.intent.slots,
+        source: 'source' in step.intent && step.intent.source === 'llm' ? 'llm' : 'template',
+      },
       action: step.action,
       tier: step.tier,
       decision: step.decision,

@@ -37,6 +37,8 @@ export interface TurnReport {
   readonly intent: {
     readonly name: string;
     readonly slots: Readonly<Record<string, SlotValue>>;
+    /** `template`, or `llm` for a proposal of the LLM fallback. */
+    readonly source: 'template' | 'llm';
   } | null;
   /**
    * The connector action the turn is about (`connector.action`), on asking and confirming

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
-import { calendarManifest, scadaDnp3Manifest } from '../../src/connectors/manifests.js';
+import {
+  calendarManifest, ros2Manifest, scadaDnp3Manifest,
+} from '../../src/connectors/manifests.js';
 import type { RegisteredConnector } from '../../src/connectors/types.js';
 import { Conversation, type TurnInput } from '../../src/dialogue/conversation.js';
 import type { IntentMatch, IntentSet, Understanding } from '../../src/nlu/types.js';
@@ -21,6 +23,9 @@ const TABLE: Record<string, IntentMatch> = {
   confirm: { kind: 'intent', intent: 'system.confirm', action: null, slots: {} },
   repeat: { kind: 'intent', intent: 'system.repeat', action: null, slots: {} },
   stop: { kind: 'intent', intent: 'system.stop', action: null, slots: {} },
+  'stop the robot': {
+    kind: 'intent', intent: 'robot.stop', action: 'ros2_dangerous_actions.stop', slots: {},
+  },
   no: { kind: 'intent', intent: 'system.deny', action: null, slots: {} },
 };
 
@@ -45,6 +50,7 @@ const intents: IntentSet = {
 const connectors = new Map<string, RegisteredConnector>([
   ['calendar', { manifest: calendarManifest, implementation: null }],
   ['scada_dnp3', { manifest: scadaDnp3Manifest, implementation: null }],
+  ['ros2_dangerous_actions', { manifest: ros2Manifest, implementation: null }],
 ]);
 
 function conversation(toml: Record<string, unknown> = {}): Conversation {
@@ -198,5 +204,23 @@ describe('system intents and refusals', () => {
     const c = conversation();
     c.replied(c.handle(said('close breaker seven at substation twelve', 0)), 3_000);
     expect(c.handle(said('stop', 4_000)).decision).toBe('cancelled');
+  });
+});
+
+describe('emergency stops', () => {
+  it('runs "stop the robot" at once, without asking for confirmation', () => {
+    const s = conversation().handle(said('stop the robot', 0));
+    expect(s.tier).toBe('critical');
+    expect(s.decision).toBe('answered');
+    expect(s.execute).toMatchObject({ connector: 'ros2_dangerous_actions', action: 'stop' });
+  });
+
+  it('runs an emergency stop even while another action awaits confirmation', () => {
+    // Guards against "stop the robot" being taken as a new command that only cancels.
+    const c = conversation();
+    c.replied(c.handle(said('close breaker seven at substation twelve', 0)), 3_000);
+    const s = c.handle(said('stop the robot', 4_000));
+    expect(s.execute).toMatchObject({ connector: 'ros2_dangerous_actions', action: 'stop' });
+    expect(c.handle(said('confirm', 5_000)).execute).toBeNull();
   });
 });
