@@ -87,6 +87,31 @@ for (const f of manifest) {
 await closeEngines(engines);
 await ungated.close();
 
+// Understanding: grammar compile time, and matching throughput over the hand-written
+// test sentences with every intent loaded.
+const { loadIntents } = await import('../dist/nlu/index.js');
+const { testFilesIn, loadTestFile } = await import('../dist/nlu/testing.js');
+const c0 = performance.now();
+const intentSet = await loadIntents('intents/en');
+const loadMs = performance.now() - c0;
+const g0 = performance.now();
+const grammar = intentSet.jsgf({ optionalPrefix: 'hey jarvis' });
+const jsgfMs = performance.now() - g0;
+const sentences = [];
+for (const f of await testFilesIn('intents/en/tests')) {
+  for (const c of await loadTestFile(f, intentSet)) sentences.push(c.sentence);
+}
+const matchTimes = [];
+const m0 = performance.now();
+for (let round = 0; round < 20; round++) {
+  for (const text of sentences) {
+    const t = performance.now();
+    intentSet.match(text);
+    matchTimes.push(performance.now() - t);
+  }
+}
+const matchWall = performance.now() - m0;
+
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
@@ -117,12 +142,22 @@ for (const k of order) {
 console.log(`\nreal-time factor over ${rtf.audio_seconds} s of audio (compute / audio time):`);
 console.log(`  wake word ${rtf.wake} (silence gate on; ${rtf.wake_every_step} with every step run)`);
 console.log(`  speech-to-text ${rtf.stt} (whole utterances, grammar and phone-loop decoders)\n`);
+console.log(`understanding: ${sentences.length} test sentences x 20, ` +
+  `${Math.round(matchTimes.length / (matchWall / 1000))} matches/s, ` +
+  `p50 ${pct(matchTimes, 50).toFixed(3)} ms, p99 ${pct(matchTimes, 99).toFixed(3)} ms`);
+console.log(`intents loaded and compiled in ${loadMs.toFixed(1)} ms; JSGF generated in ` +
+  `${jsgfMs.toFixed(1)} ms (${grammar.length} characters)\n`);
 console.log('target                                   measured   target  met');
 for (const [, label, value, limit] of targets) {
   console.log(`${label.padEnd(40)} ${String(value).padStart(8)} ${String(limit).padStart(8)}  ${value <= limit ? 'yes' : 'NO'}`);
 }
 mkdirSync('bench-results', { recursive: true });
-const out = { date: new Date().toISOString(), turns, correct, stages: summary, rtf,
+const nlu = {
+  sentences: sentences.length, matches_per_second: Math.round(matchTimes.length / (matchWall / 1000)),
+  match_p50_ms: +pct(matchTimes, 50).toFixed(4), match_p99_ms: +pct(matchTimes, 99).toFixed(4),
+  load_ms: +loadMs.toFixed(1), jsgf_ms: +jsgfMs.toFixed(1), jsgf_chars: grammar.length,
+};
+const out = { date: new Date().toISOString(), turns, correct, stages: summary, rtf, nlu,
   targets: targets.map(([key, label, value, limit]) => ({ key, label, value, limit, met: value <= limit })) };
 writeFileSync('bench-results/bench.json', `${JSON.stringify(out, null, 2)}\n`);
 console.log('\nwritten to bench-results/bench.json');

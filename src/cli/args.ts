@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { GatewayError } from '../errors.js';
 
 export interface CommonArgs {
@@ -10,25 +10,31 @@ export interface CommonArgs {
   readonly positionals: string[];
 }
 
-/** Parses the options every turn-running command shares. */
-export function parseCommon(argv: string[]): CommonArgs {
-  let parsed;
+/** util.parseArgs with its errors turned into GW_USAGE. */
+export function parseOrUsage<T extends ParseArgsConfig>(
+  config: T,
+): ReturnType<typeof parseArgs<T>> {
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        json: { type: 'boolean', default: false },
-        out: { type: 'string' },
-        now: { type: 'string' },
-        realtime: { type: 'boolean', default: false },
-      },
-    });
+    return parseArgs(config);
   } catch (err) {
     throw new GatewayError('GW_USAGE', (err as Error).message);
   }
+}
+
+/** Parses the options every turn-running command shares. */
+export function parseCommon(argv: string[]): CommonArgs {
+  const parsed = parseOrUsage({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      json: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      now: { type: 'string' },
+      realtime: { type: 'boolean', default: false },
+    },
+  });
   const { values, positionals } = parsed;
   let now: Date | undefined;
   if (values.now !== undefined) {

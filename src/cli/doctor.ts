@@ -1,9 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseOrUsage } from './args.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { TIERS } from '../connectors/types.js';
-import { GatewayError, asGatewayError } from '../errors.js';
+import { asGatewayError } from '../errors.js';
 import { closeEngines, createEngines } from '../dialogue/engines.js';
 import { createLogger } from '../log.js';
 import { tierUnavailable } from '../isolation/executor.js';
@@ -73,14 +73,9 @@ async function probeConfigured(loaded: LoadedConfig): Promise<Probe[]> {
 
 /** `gateway doctor`: what this host can provide, and what to do about what it cannot. */
 export async function doctorCommand(argv: string[]): Promise<number> {
-  let values: { json?: boolean; config?: string };
-  try {
-    ({ values } = parseArgs({
-      args: argv, options: { json: { type: 'boolean' }, config: { type: 'string', short: 'c' } },
-    }));
-  } catch (err) {
-    throw new GatewayError('GW_USAGE', (err as Error).message);
-  }
+  const { values } = parseOrUsage({
+    args: argv, options: { json: { type: 'boolean' }, config: { type: 'string', short: 'c' } },
+  });
   const loaded = loadConfig(values.config);
   const { config } = loaded;
   const engines = [...await probeEngines(), ...await probeConfigured(loaded)];

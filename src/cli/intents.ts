@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseOrUsage } from './args.js';
 import { GatewayError } from '../errors.js';
 import { loadIntents } from '../nlu/index.js';
 import {
@@ -40,20 +40,15 @@ function printReport(report: IntentTestReport, json: boolean): void {
  * `<intents>/tests/`) against the intent templates. Exit status 0 only when all pass.
  */
 export async function intentsCommand(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        intents: { type: 'string' },
-        json: { type: 'boolean', default: false },
-      },
-    });
-  } catch (err) {
-    throw new GatewayError('GW_USAGE', `${(err as Error).message}; ${USAGE}`);
-  }
+  const parsed = parseOrUsage({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      intents: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
   const [sub, ...files] = parsed.positionals;
   if (sub !== 'test') throw new GatewayError('GW_USAGE', USAGE);
   const dir = parsed.values.intents === undefined
