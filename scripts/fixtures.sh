@@ -172,6 +172,20 @@ utterance wake_unrelated yes "the weather is lovely and the birds are singing" "
   en-us+f3_150 en_185
 noise_only noise_only pink 3 -35
 
+
+# Tricky cases, replayed by test/e2e/tricky-spoken.test.ts, which holds their full
+# expectations (decision, tier, reply). Voices and speeds whose wake word scores well clear
+# of the threshold (en-us and en-us+f3 at 185 only just reach it). Two files only: the set
+# must stay under the 4 MB that test/unit/fixtures.test.ts allows. robot_stop lists intent
+# null because test/e2e/spoken-turns.test.ts expects every listed command to be held for
+# confirmation; its note states the real expectation.
+utterance negated_close_7_12 yes "don't close breaker seven at substation twelve" "$TRAIL_S" \
+  null '{}' "negated command: expect not understood with reason negated, never an action" \
+  en-us+m3_185
+utterance robot_stop yes "stop the robot" "$TRAIL_S" null '{}' \
+  "expect robot.stop, an emergency stop, never held for confirmation (see tricky-spoken)" \
+  en_185
+
 {
   echo '['
   for i in "${!entries[@]}"; do

@@ -135,8 +135,17 @@ export class Listener {
       consumed += s.samples;
       settled = s.chunks;
     }
-    const rest = await this.listen(source, settled > 0 ? 1 : 0, event !== null, timings);
-    return { wake: event, ...rest, samples: consumed + rest.samples, timings };
+    let rest = await this.listen(source, settled > 0 ? 1 : 0, event !== null, timings);
+    if (rest.rewoke) {
+      // An answer that starts with the wake word is a new command: listen again after it.
+      event = rest.rewoke;
+      consumed += rest.samples;
+      const s = await this.settle(source);
+      consumed += s.samples;
+      rest = await this.listen(source, s.chunks > 0 ? 1 : 0, true, timings);
+    }
+    const { transcript, ended } = rest;
+    return { wake: event, transcript, ended, samples: consumed + rest.samples, timings };
   }
 
   /** Reads past the tail of the wake phrase. */
@@ -166,9 +175,12 @@ export class Listener {
     quiet: number,
     woke: boolean,
     timings: Record<string, number>,
-  ): Promise<Pick<Heard, 'transcript' | 'ended' | 'samples'>> {
+  ): Promise<Pick<Heard, 'transcript' | 'ended' | 'samples'> & { rewoke?: WakeEvent }> {
     this.vad.reset();
     const endpointer = new Endpointer(this.vad, this.endpointer);
+    // Without a wake word (a follow-up answer), still watch for one.
+    const watch = woke ? null : this.wake;
+    watch?.reset();
     let stream: SttStream | null = null;
     let sinceStart = quiet;
     let ended: Heard['ended'] = null;
@@ -180,6 +192,12 @@ export class Listener {
         if (!chunk) break;
         consumed += chunk.length;
         sinceStart += 1;
+        const rewoke = watch ? await watch.process(chunk) : null;
+        if (rewoke) {
+          stream?.abort();
+          stream = null;
+          return { transcript: null, ended: null, samples: consumed, rewoke };
+        }
         const e0 = performance.now();
         const events = await endpointer.process(chunk);
         epMs += performance.now() - e0;

@@ -226,7 +226,8 @@ describe('pocketsphinx with the compiled grammar', () => {
     const grammar = join(dir, 'gateway.jsgf');
     await writeFile(grammar, set.jsgf({ optionalPrefix: 'hey jarvis' }));
     await run('espeak-ng', ['-v', voice, '-s', '150', '-w', join(dir, 'x.wav'), text]);
-    await run('sox', [join(dir, 'x.wav'), '-r', '16000', '-c', '1', '-b', '16',
+    // -D: no dither, so that the audio, and what is heard, is the same on every run.
+    await run('sox', ['-D', join(dir, 'x.wav'), '-r', '16000', '-c', '1', '-b', '16',
       join(dir, 'y.wav')]);
     const { stdout } = await run('pocketsphinx_continuous', ['-jsgf', grammar,
       '-infile', join(dir, 'y.wav'), '-hmm', join(MODEL, 'en-us'), '-dict', DICT,
