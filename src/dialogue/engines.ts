@@ -87,17 +87,30 @@ export async function createEngines(
   ]);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
-    // Close what did start (warm recogniser processes, model sessions), then report.
-    await Promise.allSettled(settled.map((r) => {
-      const v = r.status === 'fulfilled' ? r.value : null;
-      return v && 'close' in v && typeof v.close === 'function' ? v.close() : undefined;
-    }));
+    await closeStarted(settled);
     throw failed.reason;
   }
   const values = settled.map((r) => (r as PromiseFulfilledResult<unknown>).value);
   const [wake, vad, stt, tts] = values as [
     WakeDetector | null, VoiceActivityDetector, SpeechToText, TextToSpeech];
+  if (config.tts.engine === 'espeak-ng') await checkVoice(tts, config.tts.voice, settled);
   return { wake, vad, stt, tts, intents, llm: createLlm(loaded, intents, log) };
+}
+
+/** One word spoken at start-up, so that a voice espeak-ng lacks stops start-up, not a turn. */
+async function checkVoice(
+  tts: TextToSpeech,
+  voice: string,
+  started: PromiseSettledResult<unknown>[],
+): Promise<void> {
+  try {
+    await tts.synthesize('ok');
+  } catch (err) {
+    await closeStarted(started);
+    throw new GatewayError('GW_CONFIG_INVALID',
+      `tts.voice "${voice}" is not a voice espeak-ng can speak (espeak-ng --voices lists them)`,
+      { cause: err });
+  }
 }
 
 /** The LLM fallback when enabled and keyed; otherwise undefined, with the reason logged. */
@@ -120,6 +133,14 @@ function createLlm(
   if (fallback.enabled) return fallback.understanding;
   log.warn({ reason: fallback.reason }, 'llm fallback off');
   return undefined;
+}
+
+/** Closes what did start (warm recogniser processes, model sessions) after a failure. */
+async function closeStarted(settled: PromiseSettledResult<unknown>[]): Promise<void> {
+  await Promise.allSettled(settled.map((r) => {
+    const v = r.status === 'fulfilled' ? r.value as { close?: unknown } | null : null;
+    return v && typeof v.close === 'function' ? (v.close as () => Promise<void>)() : undefined;
+  }));
 }
 
 export async function closeEngines(engines: Engines): Promise<void> {

@@ -154,6 +154,14 @@ describe('bad input: a stable code, one line, no stack trace, nothing run', () =
     expectOneLineError(r, 'GW_CLOUD_KEY_MISSING', 78);
   });
 
+  it('stops at start-up on a voice espeak-ng does not have', async () => {
+    const cfg = path.join(dir, 'voice.toml');
+    writeFileSync(cfg, '[tts]\nvoice = "zz-nonexistent"\n');
+    const r = await gateway(['say', '--config', cfg, 'help']);
+    expectOneLineError(r, 'GW_CONFIG_INVALID', 78);
+    expect(r.stderr).toContain('tts.voice');
+  });
+
   it('says what to install when espeak-ng is missing', async () => {
     const bin = tmp();
     const r = await gateway(['say', 'help'], { PATH: bin });
