@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
 import path from 'node:path';
 import { readWavFile } from '../../src/audio/wav.js';
 import { validateConfig, type GatewayConfig } from '../../src/config/load.js';
@@ -41,6 +42,21 @@ export async function realEngines(): Promise<{ engines: Engines; close: () => Pr
   const config = validateConfig({}, 'test');
   const engines = await createEngines({ config, file: null, baseDir: ROOT }, createLogger({ level: 'silent' }));
   return { engines, close: () => closeEngines(engines) };
+}
+
+/** Real engines for the whole test file: loaded before its tests, closed after them. */
+export function useRealEngines(): () => Engines {
+  let loaded: { engines: Engines; close: () => Promise<void> } | null = null;
+  beforeAll(async () => {
+    loaded = await realEngines();
+  });
+  afterAll(async () => {
+    await loaded?.close();
+  });
+  return () => {
+    if (!loaded) throw new Error('engines are used before beforeAll ran');
+    return loaded.engines;
+  };
 }
 
 /** A new conversation over shared engines. */

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Engines } from '../../src/dialogue/pipeline.js';
+import { describe, expect, it } from 'vitest';
 import { numberToWords } from '../../src/nlu/index.js';
-import { FIXTURES, audioOf, conversation, fixture, realEngines } from './harness.js';
+import { FIXTURES, audioOf, conversation, fixture, useRealEngines } from './harness.js';
 
 /**
  * Fixtures the offline recogniser is known to mishear (espeak-ng voices against
@@ -13,22 +12,13 @@ const MISHEARD: Record<string, string> = {
 
 const BREAKER = 'breaker_close_7_12__en-us_150.wav';
 
-let engines: Engines;
-let close: () => Promise<void>;
-
-beforeAll(async () => {
-  ({ engines, close } = await realEngines());
-});
-
-afterAll(async () => {
-  await close();
-});
+const engines = useRealEngines();
 
 describe('spoken commands after the wake word, through the real engines', () => {
   const commands = FIXTURES.filter((f) => f.wake && f.expect.intent);
 
   it.each(commands.map((f) => [f.file, f] as const))('%s', async (file, f) => {
-    const r = await conversation(engines).runAudio(await audioOf(file), file);
+    const r = await conversation(engines()).runAudio(await audioOf(file), file);
     expect(r.wake?.keyword).toBe('hey_jarvis');
     expect(r.intent?.name).toBe(f.expect.intent);
     if (MISHEARD[file]) {
@@ -54,13 +44,13 @@ describe('spoken commands after the wake word, through the real engines', () => 
   });
 
   it('answers "what\'s on my calendar tomorrow" with the fixture calendar\'s events', async () => {
-    const r = await conversation(engines).runAudio(
+    const r = await conversation(engines()).runAudio(
       await audioOf('calendar_tomorrow__en-us_150.wav'), 'calendar');
     expect(r.reply?.text).toMatch(/^Tomorrow you have 3 events: stand-up at 9:30 AM, dentist at 3 PM/);
   });
 
   it('reads both numbers of the breaker command back in words', async () => {
-    const r = await conversation(engines).runAudio(await audioOf(BREAKER), BREAKER);
+    const r = await conversation(engines()).runAudio(await audioOf(BREAKER), BREAKER);
     expect(r.reply?.text).toBe('Close breaker seven at substation twelve. Say confirm to proceed.');
     expect(r.intent?.slots).toEqual({ operation: 'close', breaker: 7, substation: 12 });
   });
@@ -70,7 +60,7 @@ describe('answers to a confirmation, without the wake word', () => {
   const answers = FIXTURES.filter((f) => !f.wake && f.expect.intent?.startsWith('system.'));
 
   it.each(answers.map((f) => [f.file, f] as const))('%s', async (file, f) => {
-    const c = conversation(engines);
+    const c = conversation(engines());
     const ask = await c.runAudio(await audioOf(BREAKER), BREAKER);
     expect(ask.decision).toBe('confirmation_requested');
     const r = await c.runAudio(await audioOf(file), file);
@@ -90,7 +80,7 @@ describe('answers to a confirmation, without the wake word', () => {
   });
 
   it('cancels on silence, then needs the wake word again once the window has passed', async () => {
-    const c = conversation(engines, { dialogue: { follow_up_window_ms: 1_000 } });
+    const c = conversation(engines(), { dialogue: { follow_up_window_ms: 1_000 } });
     await c.runAudio(await audioOf(BREAKER), BREAKER);
     const pause = await c.runAudio(new Int16Array(16_000 * 5), 'five seconds of silence');
     expect(pause.decision).toBe('cancelled');
@@ -105,14 +95,14 @@ describe('answers to a confirmation, without the wake word', () => {
 describe('audio that must not act', () => {
   it.each(FIXTURES.filter((f) => !f.wake && !f.expect.intent).map((f) => [f.file]))(
     'ignores %s, which has no wake word', async (file) => {
-      const r = await conversation(engines).runAudio(await audioOf(file), file);
+      const r = await conversation(engines()).runAudio(await audioOf(file), file);
       expect(r.decision).toBe('ignored');
       expect(r.reason).toBe('no_wake_word');
       expect(r.transcript).toBeNull();
     });
 
   it('returns to idle after a wake word followed by silence, and the next wake word works', async () => {
-    const c = conversation(engines);
+    const c = conversation(engines());
     const silent = fixture('wake_silence__en-us_150.wav');
     const r = await c.runAudio(await audioOf(silent.file), silent.file);
     expect(r.wake).not.toBeNull();
@@ -124,7 +114,7 @@ describe('audio that must not act', () => {
   });
 
   it('with the wake word turned off (push-to-talk), every utterance is addressed', async () => {
-    const c = conversation({ ...engines, wake: null });
+    const c = conversation({ ...engines(), wake: null });
     const file = 'no_wake_breaker__en-us_150.wav';
     const r = await c.runAudio(await audioOf(file), file);
     expect(r.wake).toBeNull();
@@ -138,7 +128,7 @@ describe('audio that must not act', () => {
 
   it.each([['wake_unrelated__en-us+f3_150.wav'], ['wake_unrelated__en_185.wav']])(
     'does not act on unrelated speech after the wake word (%s)', async (file) => {
-      const r = await conversation(engines).runAudio(await audioOf(file), file);
+      const r = await conversation(engines()).runAudio(await audioOf(file), file);
       expect(r.wake).not.toBeNull();
       expect(r.transcript?.confidence).toBeLessThan(0.5);
       expect(r.decision).toBe('not_understood');

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Engines } from '../../src/dialogue/pipeline.js';
-import { audioOf, conversation, fixture, realEngines } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { audioOf, conversation, fixture, useRealEngines } from './harness.js';
 
 /**
  * Spoken tricky cases (scripts/fixtures.sh, "Tricky cases"), replayed through the real
@@ -29,20 +28,11 @@ function commandPart(samples: Int16Array): Int16Array {
   throw new Error('no pause after the wake word');
 }
 
-let engines: Engines;
-let close: () => Promise<void>;
-
-beforeAll(async () => {
-  ({ engines, close } = await realEngines());
-});
-
-afterAll(async () => {
-  await close();
-});
+const engines = useRealEngines();
 
 describe('a negated spoken command', () => {
   it('is heard as said, answered as not understood (negated), and never acted on', async () => {
-    const r = await conversation(engines).runAudio(await audioOf(NEGATED), NEGATED);
+    const r = await conversation(engines()).runAudio(await audioOf(NEGATED), NEGATED);
     expect(r.wake?.keyword).toBe('hey_jarvis');
     expect(r.transcript?.text).toBe(fixture(NEGATED).expect.transcript);
     expect(r.decision).toBe('not_understood');
@@ -55,7 +45,7 @@ describe('a negated spoken command', () => {
 
   it('leaves nothing waiting, so a "confirm" after it without the wake word is ignored',
     async () => {
-      const c = conversation(engines);
+      const c = conversation(engines());
       await c.runAudio(await audioOf(NEGATED), NEGATED);
       const r = await c.runAudio(await audioOf(SAY_CONFIRM), SAY_CONFIRM);
       expect(r.decision).toBe('ignored');
@@ -66,7 +56,7 @@ describe('a negated spoken command', () => {
 
   it('said without the wake word while a breaker command waits, cancels that command',
     async () => {
-      const c = conversation(engines);
+      const c = conversation(engines());
       const ask = await c.runAudio(await audioOf(BREAKER), BREAKER);
       expect(ask.decision).toBe('confirmation_requested');
       const r = await c.runAudio(commandPart(await audioOf(NEGATED)), 'negated, no wake word');
@@ -79,7 +69,7 @@ describe('a negated spoken command', () => {
 
   it('said with the wake word while a breaker command waits, still cancels, never runs it',
     async () => {
-      const c = conversation(engines);
+      const c = conversation(engines());
       await c.runAudio(await audioOf(BREAKER), BREAKER);
       // The wake word inside the follow-up window starts listening afresh after it.
       const r = await c.runAudio(await audioOf(NEGATED), NEGATED);
@@ -95,7 +85,7 @@ describe('a negated spoken command', () => {
 describe('a spoken emergency stop', () => {
   it('is understood as robot.stop at tier critical and never held for confirmation',
     async () => {
-      const r = await conversation(engines).runAudio(await audioOf(STOP), STOP);
+      const r = await conversation(engines()).runAudio(await audioOf(STOP), STOP);
       expect(r.wake?.keyword).toBe('hey_jarvis');
       expect(r.intent?.name).toBe('robot.stop');
       expect(r.action).toBe('ros2_dangerous_actions.stop');
@@ -110,7 +100,7 @@ describe('a spoken emergency stop', () => {
 
   it('said without the wake word while a breaker command waits, runs at once and drops it',
     async () => {
-      const c = conversation(engines);
+      const c = conversation(engines());
       const ask = await c.runAudio(await audioOf(BREAKER), BREAKER);
       expect(ask.decision).toBe('confirmation_requested');
       const stop = await c.runAudio(commandPart(await audioOf(STOP)), 'stop, no wake word');
@@ -129,7 +119,7 @@ describe('a spoken emergency stop', () => {
   it('said with the wake word while a breaker command waits, runs the stop at once', async () => {
     // Regression: inside the follow-up window the wake word was not listened for, and the
     // whole utterance was misheard as "do not repeat": the robot was not stopped.
-    const c = conversation(engines);
+    const c = conversation(engines());
     await c.runAudio(await audioOf(BREAKER), BREAKER);
     const r = await c.runAudio(await audioOf(STOP), STOP);
     expect(r.wake?.keyword).toBe('hey_jarvis');
@@ -143,7 +133,7 @@ describe('a spoken emergency stop', () => {
 
 describe('"no" during a confirmation', () => {
   it('cancels the pending breaker command and runs nothing', async () => {
-    const c = conversation(engines);
+    const c = conversation(engines());
     const ask = await c.runAudio(await audioOf(BREAKER), BREAKER);
     expect(ask.decision).toBe('confirmation_requested');
     expect(ask.tier).toBe('critical');
