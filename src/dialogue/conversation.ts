@@ -151,14 +151,34 @@ export class Conversation {
       this.pending = pending;
       return { ...last, intent: u, execute: null, asks: true };
     }
-    return { ...last, decision: 'answered', reason: 'repeated', intent: u, execute: null };
+    return step('answered', 'repeated', last.reply, { intent: u, asks: last.asks });
+  }
+
+  /**
+   * The intent's read-back template, or, when it has none or cannot be filled from these
+   * slots (an LLM proposal may carry another shape), the generic read-back.
+   */
+  private readback(template: string | null, u: IntentMatch): string {
+    if (template) {
+      try {
+        return this.intents.render(template, u.slots);
+      } catch {
+        // fall through to the generic read-back, which names every slot
+      }
+    }
+    return this.genericReadback(u);
   }
 
   /** For an intent without a read-back template: its name and every slot, spoken. */
   private genericReadback(u: IntentMatch): string {
     const name = u.intent.replace(/[._]/g, ' ');
-    const slots = Object.keys(u.slots).map((k) => {
-      const value = this.intents.render(`{${k}}`, u.slots);
+    const slots = Object.entries(u.slots).map(([k, v]) => {
+      let value: string;
+      try {
+        value = this.intents.render(`{${k}}`, u.slots);
+      } catch {
+        value = typeof v === 'object' ? `${v.amount} ${v.currency}` : String(v);
+      }
       return `${k.replace(/_/g, ' ')} ${value.charAt(0).toLowerCase()}${value.slice(1)}`;
     });
     const text = slots.length ? `${name}, ${slots.join(', ')}.` : `${name}.`;
@@ -220,9 +240,7 @@ export class Conversation {
     if (needsConfirmation(tier, this.config, spec.emergencyStop === true)) {
       this.pending = { intent: u, connector, action, tier, expiresAt: Number.POSITIVE_INFINITY };
       const info = this.intents.intents.find((i) => i.name === u.intent);
-      const readback = info?.readback
-        ? this.intents.render(info.readback, u.slots)
-        : this.genericReadback(u);
+      const readback = this.readback(info?.readback ?? null, u);
       const phrase = this.config.dialogue.confirmation_phrase;
       return step('confirmation_requested', null, `${readback} Say ${phrase} to proceed.`, {
         ...base, asks: true,

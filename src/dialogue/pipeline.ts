@@ -10,6 +10,7 @@ import { asGatewayError } from '../errors.js';
 import { Executor, type Execution } from '../isolation/executor.js';
 import type { Logger } from '../log.js';
 import type { LlmUnderstanding } from '../nlu/llm.js';
+import { mayAskLlm, proposalGrounded } from '../nlu/llm-guard.js';
 import type { IntentSet, Understanding } from '../nlu/types.js';
 import type { SpeechToText } from '../stt/types.js';
 import type { TextToSpeech } from '../tts/types.js';
@@ -181,10 +182,16 @@ export class Pipeline {
     if (matched.kind === 'intent' || matched.reason !== 'no_match' || !llm || !confident) {
       return matched;
     }
+    if (!mayAskLlm(text)) return matched;
     const l0 = performance.now();
     const proposed = await llm.understand(text);
     timings.llm = performance.now() - l0;
-    return proposed.kind === 'intent' ? proposed : matched;
+    if (proposed.kind !== 'intent') return matched;
+    // A number the person did not say is never proposed for confirmation.
+    if (!proposalGrounded(text, proposed.slots)) {
+      return { kind: 'not_understood', reason: 'llm_ungrounded' };
+    }
+    return proposed;
   }
 
   /** One turn from text: no wake word and no speech-to-text. */

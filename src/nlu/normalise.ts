@@ -24,6 +24,9 @@ const CURRENCY_SYMBOL = /(?<!-)[$£€]/g;
 function splitWord(w: string): string[] {
   const core = w.replace(/[.,]+$/, '');
   if (WRITTEN_NUMBER.test(core)) return [core.replace(/,/g, '')];
+  // Digits with a point or comma in a shape no written number has (".5", "$,5", "1.2.3"):
+  // splitting there would turn ".5" into 5. Such a word matches nothing.
+  if (/\d/.test(core) && /[.,]/.test(core)) return [NUMBER_MARK];
   return w.split(/[.,]+/);
 }
 

@@ -224,3 +224,16 @@ describe('emergency stops', () => {
     expect(c.handle(said('confirm', 5_000)).execute).toBeNull();
   });
 });
+
+describe('turn reports', () => {
+  it('reports a repeat as a repeat, not as the action it repeats', () => {
+    // Guards against "repeat" after a cancel showing the cancelled action as answered.
+    const c = conversation();
+    c.replied(c.handle(said('close breaker seven at substation twelve', 0)), 3_000);
+    c.replied(c.handle(said('no', 4_000)), 5_000);
+    const r = c.handle(said('repeat', 6_000));
+    expect(r.action).toBeNull();
+    expect(r.tier).toBeNull();
+    expect(r.reason).toBe('repeated');
+  });
+});

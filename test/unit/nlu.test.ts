@@ -268,3 +268,11 @@ describe('ambiguity', () => {
     expect(two.match('turn lights on')).toMatchObject({ kind: 'intent', intent: 'lights.on' });
   });
 });
+
+describe('decimals without a leading digit', () => {
+  it.each(['pay alice $.50', 'sell -.5 btc', 'buy .5 bitcoin', 'close breaker −.7 at substation 12',
+    'pay alice $,5', 'buy 1.2.3 bitcoin'])('never reads %s as another number', (text) => {
+    // Guards against ".5" being split at its point and read as 5 (and "-.5" as 5).
+    expect(set.match(text).kind).toBe('not_understood');
+  });
+});
