@@ -20,9 +20,14 @@ describe('normalising written numbers and currency symbols', () => {
 
   it('still splits words on stray dots and commas', () => {
     expect(normalise('close breaker 7. at 12,')).toEqual(['close', 'breaker', '7', 'at', '12']);
-    expect(normalise('1,2,3')).toEqual(['1', '2', '3']);
-    expect(normalise('10,00')).toEqual(['10', '00']);
     expect(normalise('hello.world')).toEqual(['hello', 'world']);
+  });
+
+  it('makes digits with a point or comma in no number shape match nothing', () => {
+    // "10,00" may mean ten in some locales; splitting it gave "10" and "00".
+    expect(normalise('1,2,3')).toEqual(['_']);
+    expect(normalise('10,00')).toEqual(['_']);
+    expect(normalise('.5')).toEqual(['_']);
   });
 
   it('keeps a minus sign in front of a currency symbol attached', () => {
