@@ -7,7 +7,7 @@ import type {
 } from '../nlu/types.js';
 import type { Decision } from './report.js';
 import { GatewayError } from '../errors.js';
-import { numberToWords } from '../nlu/numbers.js';
+import { MAX_WORDED_AMOUNT, amountToWords } from '../nlu/quantity-words.js';
 
 /** What the dialogue was told about one turn. */
 export interface TurnInput {
@@ -126,7 +126,12 @@ export class Conversation {
         ? this.cancel(pending, 'negated')
         : step('not_understood', 'negated', 'All right, I will not do that.', { asks: false });
     }
-    if (u?.kind === 'not_understood' && u.reason === 'out_of_range' && !pending) {
+    if (u?.kind === 'not_understood' && u.reason === 'out_of_range') {
+      // A new command out of range still cancels what was pending; the range is said.
+      if (pending) {
+        const c = this.cancel(pending, 'out_of_range');
+        return { ...c, reply: `${c.reply} ${outOfRange(u)}` };
+      }
       return step('refused', 'out_of_range', outOfRange(u));
     }
     if (!u || u.kind === 'not_understood') {
@@ -271,7 +276,7 @@ function outOfRange(u: NotUnderstood): string {
 }
 
 function spoken(n: number): string {
-  return Number.isInteger(n) && n >= 0 && n <= 999 ? numberToWords(n) : String(n);
+  return n >= 0 && n <= MAX_WORDED_AMOUNT ? amountToWords(n) : String(n);
 }
 
 function step(

@@ -182,6 +182,15 @@ describe('system intents and refusals', () => {
     expect(s.execute).toBeNull();
   });
 
+  it('cancels a pending confirmation on an out-of-range command, saying the range', () => {
+    const c = conversation();
+    c.replied(c.handle(said('close breaker seven at substation twelve', 0)), 3_000);
+    const s = c.handle(said('close breaker two hundred at substation twelve', 4_000));
+    expect(s.decision).toBe('cancelled');
+    expect(s.reply).toContain('Breaker must be from one to ninety nine.');
+    expect(s.execute).toBeNull();
+  });
+
   it('repeats a confirmation prompt and keeps it pending', () => {
     const c = conversation();
     const ask = c.handle(said('close breaker seven at substation twelve', 0));
