@@ -14,13 +14,11 @@ import { createConnectors } from '../connectors/registry.js';
 import { createSpeechToText } from '../stt/index.js';
 import { createTextToSpeech } from '../tts/index.js';
 import { createWakeDetector } from '../wake/index.js';
+import { WAKE_PHRASE } from './listener.js';
 import type { Engines } from './pipeline.js';
 
 /** The intent templates shipped with the gateway. */
 export const INTENTS_DIR = fileURLToPath(new URL('../../intents/en', import.meta.url));
-
-/** Words the recogniser may hear before a command: the wake phrase's tail. */
-const WAKE_PREFIX = 'hey jarvis';
 
 async function createVad(loaded: LoadedConfig): Promise<VoiceActivityDetector> {
   if (loaded.config.endpoint.vad === 'energy') {
@@ -71,7 +69,7 @@ export async function createEngines(
           apiKey: openaiKey(config.stt.openai.api_key_file),
           log,
         }
-        : { engine: 'pocketsphinx', jsgf: intents.jsgf({ optionalPrefix: WAKE_PREFIX }), log },
+        : { engine: 'pocketsphinx', jsgf: intents.jsgf({ optionalPrefix: WAKE_PHRASE }), log },
     ))(),
     (async () => createTextToSpeech(
       config.tts.engine === 'openai'

@@ -1,10 +1,16 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { msToSamples, samplesToMs } from '../audio/pcm.js';
+import { concatSamples, msToSamples, samplesToMs } from '../audio/pcm.js';
 import { Endpointer } from '../endpoint/endpointer.js';
 import type { EndpointerOptions, VoiceActivityDetector } from '../endpoint/types.js';
 import type { SpeechToText, SttStream, Transcript } from '../stt/types.js';
 import type { WakeDetector, WakeEvent } from '../wake/types.js';
+
+/**
+ * The words of the default wake phrase. The recogniser's grammar may hear them before a
+ * command (the detector fires near the phrase's end), and they are stripped from the text.
+ */
+export const WAKE_PHRASE = 'hey jarvis';
 
 /** 80 ms: the wake word model's step, and the unit audio moves through the pipeline in. */
 export const CHUNK_SAMPLES = 1280;
@@ -35,16 +41,6 @@ export interface Heard {
   /** Samples consumed from the source during this turn. */
   readonly samples: number;
   readonly timings: Record<string, number>;
-}
-
-function concat(chunks: readonly Int16Array[]): Int16Array {
-  const out = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }
 
 /** Splits a buffer into CHUNK_SAMPLES pieces, optionally at real-time pace. */
@@ -209,7 +205,7 @@ export class Listener {
             const cut = this.history.length - preroll;
             // An answer without a wake word has mostly silence before it: adapt to its start.
             stream = this.stt.start({
-              context: concat(this.history.slice(0, cut)), adaptToStart: !woke,
+              context: concatSamples(this.history.slice(0, cut)), adaptToStart: !woke,
             });
             for (const c of this.history.slice(cut)) stream.write(c);
           } else if (ev.type === 'speech_end') {

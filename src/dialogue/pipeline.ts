@@ -15,7 +15,7 @@ import type { IntentSet, Understanding } from '../nlu/types.js';
 import type { SpeechToText } from '../stt/types.js';
 import type { TextToSpeech } from '../tts/types.js';
 import type { WakeDetector, WakeEvent } from '../wake/types.js';
-import { Listener, chunksOf, rechunk } from './listener.js';
+import { Listener, WAKE_PHRASE, chunksOf, rechunk } from './listener.js';
 import { Conversation, type DialogueStep } from './conversation.js';
 import type { TurnReport } from './report.js';
 
@@ -44,13 +44,12 @@ export interface PipelineOptions {
   readonly timeZone: string;
 }
 
-/** Words of the wake phrase that the recogniser may also have heard. */
-const WAKE_WORDS = new Set(['hey', 'jarvis']);
+const WAKE_WORDS = new Set(WAKE_PHRASE.split(' '));
 
 export function stripWakePhrase(text: string): string {
   const words = text.split(' ').filter(Boolean);
   let i = 0;
-  while (i < words.length && i < 2 && WAKE_WORDS.has(words[i] ?? '')) i++;
+  while (i < words.length && i < WAKE_WORDS.size && WAKE_WORDS.has(words[i] ?? '')) i++;
   return words.slice(i).join(' ');
 }
 

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { concatSamples } from '../../src/audio/pcm.js';
 
 /**
  * Test audio made on the spot: espeak-ng speech, silence and seeded noise, all as
@@ -61,13 +62,7 @@ export function silence(ms: number): Int16Array {
 }
 
 export function concat(...parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatSamples(parts);
 }
 
 /** mulberry32: a tiny seeded generator, so that noise is the same on every run. */
