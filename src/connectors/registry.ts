@@ -15,7 +15,13 @@ const actionSchema = z.strictObject({
   tier: z.enum(TIERS),
   description: z.string().min(1),
   input: z.custom<z.ZodType>((v) => v instanceof z.ZodType, 'expected a zod schema'),
+  output: z.custom<z.ZodType>((v) => v instanceof z.ZodType, 'expected a zod schema').optional(),
   emergencyStop: z.boolean().optional(),
+});
+
+const endpointSchema = z.strictObject({
+  host: z.string().min(1).max(253).regex(/^[A-Za-z0-9.:-]+$/, 'expected a host name or address'),
+  port: z.number().int().min(1).max(65_535),
 });
 
 const manifestSchema = z.strictObject({
@@ -23,6 +29,8 @@ const manifestSchema = z.strictObject({
   description: z.string().min(1),
   actions: z.record(z.string().regex(NAME, 'expected lower_snake_case'), actionSchema)
     .refine((a) => Object.keys(a).length > 0, 'a connector declares at least one action'),
+  egress: z.array(endpointSchema).optional(),
+  secrets: z.array(z.string().regex(NAME, 'expected lower_snake_case')).optional(),
 });
 
 /**

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.js';
 
 export const TIERS = ['safe', 'elevated', 'dangerous', 'critical'] as const;
@@ -13,14 +14,26 @@ export interface ActionSpec {
   readonly description: string;
   /** Input slots, validated before the action runs. */
   readonly input: z.ZodType;
+  /** The action's structured result, validated before it is spoken or returned. */
+  readonly output?: z.ZodType;
   /** An emergency stop is never held for confirmation; it still runs in its tier. */
   readonly emergencyStop?: boolean;
+}
+
+/** A network endpoint a connector may reach, and only through the host's broker. */
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
 }
 
 export interface ConnectorManifest {
   readonly name: string;
   readonly description: string;
   readonly actions: Readonly<Record<string, ActionSpec>>;
+  /** The only endpoints the connector may reach (brokered by the host). None by default. */
+  readonly egress?: readonly Endpoint[];
+  /** Names of the secrets the connector needs, handed over per call, never in its env. */
+  readonly secrets?: readonly string[];
 }
 
 export interface ActionContext {
@@ -47,4 +60,27 @@ export interface Connector {
 export interface RegisteredConnector {
   readonly manifest: ConnectorManifest;
   readonly implementation: Connector | null;
+}
+
+/**
+ * What a connector sees when it runs inside the dangerous-tier sandbox: no network of its
+ * own, no environment secrets. Everything it may use arrives here, for this call only.
+ */
+export interface SandboxContext {
+  readonly now: Date;
+  readonly timeZone: string;
+  readonly principal: string;
+  readonly signal: AbortSignal;
+  /** The secrets the manifest names, handed over through a pipe for this call. */
+  readonly secrets: Readonly<Record<string, string>>;
+  /** The connector's non-secret settings from configuration (JSON values). */
+  readonly settings: Readonly<Record<string, unknown>>;
+  /** A TCP stream to one of the manifest's endpoints, opened by the host's broker. */
+  connect(host: string, port: number): Promise<Duplex>;
+}
+
+/** A connector module that runs in the sandbox: `src/connectors/<name>/worker.ts`. */
+export interface SandboxedConnector {
+  readonly name: string;
+  run(action: string, input: unknown, ctx: SandboxContext): Promise<ActionResult>;
 }
