@@ -8,6 +8,9 @@ import type {
 import type { Decision } from './report.js';
 import { GatewayError } from '../errors.js';
 import { MAX_WORDED_AMOUNT, amountToWords } from '../nlu/quantity-words.js';
+import {
+  MAX_CHOICES, answerQuestion, choiceText, missingSlot, type PendingQuestion,
+} from './questions.js';
 
 /** What the dialogue was told about one turn. */
 export interface TurnInput {
@@ -57,6 +60,8 @@ const SORRY = "Sorry, I didn't catch that.";
  */
 export class Conversation {
   private pending: PendingAction | null = null;
+  /** A question about a command not yet complete (never both this and `pending`). */
+  private question: PendingQuestion | null = null;
   private followUpUntil = -1;
   /** The last thing said, for "repeat". */
   private lastReply: DialogueStep | null = null;
@@ -85,6 +90,11 @@ export class Conversation {
     return this.pending;
   }
 
+  /** True while a question waits for its answer (which no other engine should guess at). */
+  get awaitingAnswer(): boolean {
+    return this.question !== null;
+  }
+
   /** Called when the reply has been spoken; a question opens the follow-up window. */
   replied(step: DialogueStep, endedAt: number): void {
     if (step.reply) this.lastReply = step;
@@ -94,6 +104,10 @@ export class Conversation {
         const expiresAt = endedAt + this.config.dialogue.confirmation_window_ms;
         this.pending = { ...this.pending, expiresAt };
       }
+      if (this.question) {
+        const expiresAt = endedAt + this.config.dialogue.follow_up_window_ms;
+        this.question = { ...this.question, expiresAt };
+      }
     } else {
       this.followUpUntil = -1;
     }
@@ -101,7 +115,7 @@ export class Conversation {
 
   handle(input: TurnInput): DialogueStep {
     if (!input.addressed) return step('ignored', 'no_wake_word', '', { asks: false });
-    const pending = this.takePending(input.at);
+    const pending = this.takePending(input.at) ?? this.takeQuestion(input.at);
     if (!input.transcript) {
       return pending
         ? this.cancel(pending, 'no_answer')
@@ -120,6 +134,21 @@ export class Conversation {
         : step('not_understood', 'low_confidence', SORRY);
     }
     const u = input.understanding;
+    if (u?.kind === 'intent' && u.intent === 'system.repeat') return this.repeat(pending, u);
+    if (pending && 'slot' in pending && !(u && this.isEmergencyStop(u))) {
+      const out = answerQuestion(pending, input.transcript.text, u, this.intents);
+      switch (out.kind) {
+        case 'resolved': return this.command(out.match);
+        case 'out_of_range': return step('refused', 'out_of_range', outOfRange(out.understanding));
+        case 'cancel': return this.cancel(pending, out.reason);
+        case 'new_command': return this.handleNew(u, null);
+      }
+    }
+    return this.handleNew(u, pending && 'connector' in pending ? pending : null);
+  }
+
+  /** A turn that answers no question: a command, or the answer to a confirmation. */
+  private handleNew(u: Understanding | null, pending: PendingAction | null): DialogueStep {
     if (u?.kind === 'not_understood' && u.reason === 'negated') {
       // "Don't close breaker seven": never an action; said back so the person knows.
       return pending
@@ -134,12 +163,30 @@ export class Conversation {
       }
       return step('refused', 'out_of_range', outOfRange(u));
     }
+    const parts = u?.kind === 'not_understood' ? u.parts : undefined;
+    const stop = parts?.find((p) => this.isEmergencyStop(p));
+    if (stop?.kind === 'intent') return this.command(stop);
+    if (u?.kind === 'not_understood' && u.reason === 'multiple_commands') {
+      const text = 'I do one thing at a time, so I did nothing. Say each command on its own.';
+      return pending
+        ? { ...this.cancel(pending, 'multiple_commands'), reply: text }
+        : step('refused', 'multiple_commands', text, { asks: false });
+    }
+    if (u?.kind === 'not_understood' && u.choice && !pending
+      && u.choice.options.length <= MAX_CHOICES) {
+      const { slot, options } = u.choice;
+      const [first] = options;
+      if (first) {
+        this.question = { kind: 'choice', intent: first, slot, options, expiresAt: Infinity };
+        return step('clarification_requested', 'ambiguous',
+          choiceText(slot, options, this.intents), { action: first.action, asks: true });
+      }
+    }
     if (!u || u.kind === 'not_understood') {
       return pending
         ? this.cancel(pending, 'unclear_answer')
         : step('not_understood', u?.reason ?? 'no_match', SORRY);
     }
-    if (u.intent === 'system.repeat') return this.repeat(pending, u);
     // An emergency stop never waits: it drops any pending confirmation and runs now.
     if (pending && !this.isEmergencyStop(u)) return this.answer(pending, u);
     return this.command(u);
@@ -149,11 +196,12 @@ export class Conversation {
    * Says the last reply again. A pending confirmation stays pending (the person may
    * not have heard it); its window starts again when the repeat has been spoken.
    */
-  private repeat(pending: PendingAction | null, u: IntentMatch): DialogueStep {
+  private repeat(pending: PendingAction | PendingQuestion | null, u: IntentMatch): DialogueStep {
     const last = this.lastReply;
     if (!last) return step('answered', null, 'I have not said anything yet.', { intent: u });
     if (pending) {
-      this.pending = pending;
+      if ('slot' in pending) this.question = pending;
+      else this.pending = pending;
       return { ...last, intent: u, execute: null, asks: true };
     }
     return step('answered', 'repeated', last.reply, { intent: u, asks: last.asks });
@@ -190,7 +238,8 @@ export class Conversation {
     return text.charAt(0).toUpperCase() + text.slice(1);
   }
 
-  private isEmergencyStop(u: IntentMatch): boolean {
+  private isEmergencyStop(u: Understanding): boolean {
+    if (u.kind !== 'intent') return false;
     const [connector = '', action = ''] = (u.action ?? '').split('.', 2);
     return this.connectors.get(connector)?.manifest.actions[action]?.emergencyStop === true;
   }
@@ -201,10 +250,21 @@ export class Conversation {
     return p && at <= p.expiresAt ? p : null;
   }
 
+  private takeQuestion(at: number): PendingQuestion | null {
+    const q = this.question;
+    this.question = null;
+    return q && at <= q.expiresAt ? q : null;
+  }
+
   /** The turn's intent is what was said (if anything); action and tier stay the pending one's. */
-  private cancel(p: PendingAction, reason: string, said: IntentMatch | null = null): DialogueStep {
+  private cancel(
+    p: PendingAction | PendingQuestion,
+    reason: string,
+    said: IntentMatch | null = null,
+  ): DialogueStep {
+    const action = 'connector' in p ? `${p.connector}.${p.action}` : p.intent.action;
     return step('cancelled', reason, 'Cancelled. Nothing was done.', {
-      intent: said, action: `${p.connector}.${p.action}`, tier: p.tier, asks: false,
+      intent: said, action, tier: 'tier' in p ? p.tier : null, asks: false,
     });
   }
 
@@ -225,6 +285,10 @@ export class Conversation {
       const text = 'There is nothing to confirm.';
       return step('not_understood', 'nothing_pending', text, { intent: u });
     }
+    if (u.intent === 'system.choose') {
+      const text = 'There is nothing to choose.';
+      return step('not_understood', 'nothing_pending', text, { intent: u });
+    }
     if (u.intent === 'system.stop') {
       // A bare "stop" stops the gateway's own speech; there is nothing more to say.
       return step('answered', 'stopped_speaking', '', { intent: u, asks: false });
@@ -233,6 +297,15 @@ export class Conversation {
       const info = this.intents.intents.find((i) => i.name === u.intent);
       const text = info?.response ? this.intents.render(info.response, u.slots) : SORRY;
       return step('answered', null, text, { intent: u });
+    }
+    const info = this.intents.intents.find((i) => i.name === u.intent);
+    const missing = missingSlot(info, u);
+    if (missing !== null) {
+      // Asked one slot at a time; nothing is read back or run before every slot is known.
+      this.question = { kind: 'slot', intent: u, slot: missing, options: [], expiresAt: Infinity };
+      return step('clarification_requested', 'missing_slot', info?.ask?.[missing] ?? SORRY, {
+        intent: u, action: u.action, asks: true,
+      });
     }
     const [connector = '', action = ''] = u.action.split('.', 2);
     const spec = this.connectors.get(connector)?.manifest.actions[action];
@@ -244,7 +317,6 @@ export class Conversation {
     const base = { intent: u, action: u.action, tier };
     if (needsConfirmation(tier, this.config, spec.emergencyStop === true)) {
       this.pending = { intent: u, connector, action, tier, expiresAt: Number.POSITIVE_INFINITY };
-      const info = this.intents.intents.find((i) => i.name === u.intent);
       const readback = this.readback(info?.readback ?? null, u);
       const phrase = this.config.dialogue.confirmation_phrase;
       return step('confirmation_requested', null, `${readback} Say ${phrase} to proceed.`, {

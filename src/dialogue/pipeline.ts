@@ -178,7 +178,8 @@ export class Pipeline {
     timings.nlu = performance.now() - n0;
     const llm = this.opts.engines.llm;
     const confident = confidence === null || confidence >= this.opts.config.stt.min_confidence;
-    if (matched.kind === 'intent' || matched.reason !== 'no_match' || !llm || !confident) {
+    if (matched.kind === 'intent' || matched.reason !== 'no_match' || !llm || !confident
+      || this.conversation.awaitingAnswer) {
       return matched;
     }
     if (!mayAskLlm(text)) return matched;

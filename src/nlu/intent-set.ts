@@ -1,6 +1,6 @@
 import { grammarWords, toJsgf } from './jsgf.js';
 import { compileIntentDir } from './load.js';
-import { matchText } from './matcher.js';
+import { matchAnswer, matchText } from './matcher.js';
 import type { CompiledIntent, CompiledSet, SlotList } from './model.js';
 import { renderTemplate } from './render.js';
 import type { IntentInfo, IntentSet, JsgfOptions, SlotValue, Understanding } from './types.js';
@@ -24,11 +24,12 @@ class CompiledIntentSet implements IntentSet {
 
   constructor(private readonly set: CompiledSet) {
     this.language = set.language;
-    this.intents = Object.freeze(set.intents.map((i) => {
+    this.intents = Object.freeze(set.intents.filter((i) => !i.answerFor).map((i) => {
       const freeText = freeTextSlots(i);
       return Object.freeze({
         name: i.name, action: i.action, readback: i.readback, response: i.response,
         ...(freeText === null ? {} : { freeText }),
+        ...(i.ask.size === 0 ? {} : { ask: Object.freeze(Object.fromEntries(i.ask)) }),
       });
     }));
     for (const intent of set.intents) {
@@ -41,6 +42,10 @@ class CompiledIntentSet implements IntentSet {
 
   match(text: string): Understanding {
     return matchText(this.set, text);
+  }
+
+  matchAnswer(intent: string, slot: string, text: string): Understanding {
+    return matchAnswer(this.set, intent, slot, text);
   }
 
   jsgf(options?: JsgfOptions): string {

@@ -1,4 +1,4 @@
-import type { CompiledSet, SlotList } from './model.js';
+import type { CompiledIntent, CompiledSet, SlotList } from './model.js';
 import { negationJsgf } from './negation.js';
 import { TENS, UNITS } from './numbers.js';
 import { numberRulesUsed, quantityBody } from './quantity-jsgf.js';
@@ -81,9 +81,19 @@ function nodeBody(node: TemplateNode, listId: (name: string) => string): string 
   }
 }
 
-function ruleName(intent: string): string {
-  return `i_${intent.replace(/\./g, '_')}`;
+/** The rule of the answers to the question for `slot` of `intent`. */
+export function answerRuleName(intent: string, slot: string): string {
+  return `a_${intent.replace(/\./g, '_')}__${slot}`;
 }
+
+function ruleName(i: CompiledIntent): string {
+  return i.answerFor
+    ? answerRuleName(i.answerFor.intent, i.answerFor.slot)
+    : `i_${i.name.replace(/\./g, '_')}`;
+}
+
+/** Rule `<answers>`: every answer to every question an intent may ask. */
+const ANSWERS_RULE = 'answers';
 
 /**
  * Emits the grammar; its public rule `<command>` accepts the templates' sentences, and
@@ -96,14 +106,20 @@ export function toJsgf(set: CompiledSet, options: JsgfOptions = {}): string {
   if (bad !== undefined) throw new RangeError(`optionalPrefix word "${bad}" is not a plain word`);
   const prefix = prefixWords.length > 0 ? `[ ${prefixWords.join(' ')} ] ` : '';
   const lines = ['#JSGF V1.0;', '', 'grammar gateway;', ''];
-  const alts = set.intents.map((i) => `<${ruleName(i.name)}>`);
-  lines.push(`public <command> = ${prefix}( ${[...alts, `<${NEGATED_RULE}>`].join(' | ')} );`);
-  lines.push(`<${NEGATED_RULE}> = ( ${negationJsgf()} ) ( ${alts.join(' | ')} );`, '');
+  // Answers to a question ("twelve") are heard, but are not commands one could negate.
+  const commands = set.intents.filter((i) => !i.answerFor).map((i) => `<${ruleName(i)}>`);
+  const answers = set.intents.filter((i) => i.answerFor).map((i) => `<${ruleName(i)}>`);
+  const top = [...commands, `<${NEGATED_RULE}>`];
+  if (answers.length > 0) top.push(`<${ANSWERS_RULE}>`);
+  lines.push(`public <command> = ${prefix}( ${top.join(' | ')} );`);
+  lines.push(`<${NEGATED_RULE}> = ( ${negationJsgf()} ) ( ${commands.join(' | ')} );`);
+  if (answers.length > 0) lines.push(`<${ANSWERS_RULE}> = ${answers.join(' | ')};`);
+  lines.push('');
   const lists = new Map<string, SlotList>();
   for (const intent of set.intents) {
     const listId = (name: string): string => `l_${intent.lists.get(name)?.id ?? name}`;
     const bodies = intent.sentences.map((s) => nodeBody(s, listId));
-    lines.push(`<${ruleName(intent.name)}> = ${bodies.map((b) => `( ${b} )`).join(' | ')};`);
+    lines.push(`<${ruleName(intent)}> = ${bodies.map((b) => `( ${b} )`).join(' | ')};`);
     for (const list of intent.lists.values()) lists.set(list.id, list);
   }
   lines.push('');

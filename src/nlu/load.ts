@@ -16,8 +16,16 @@ const PLACEHOLDER_RE = /\{([^{}]*)\}/g;
 /** Bound on files read from one directory, so a wrong path cannot make us parse a tree. */
 export const MAX_INTENT_FILES = 64;
 
+const askSchema = z.strictObject({
+  question: z.string().min(1),
+  /** What an answer may sound like; `{slot}` alone when not given. */
+  answers: z.array(z.string().min(1)).min(1).optional(),
+});
 const intentSchema = z.strictObject({
   action: z.string().regex(ACTION_RE, 'action must look like connector.action').nullish(),
+  /** Slots a sentence may leave out, asked for when missing (multi-turn). */
+  ask: z.record(z.string().regex(NAME_RE, 'slot names are lower_snake_case'), askSchema)
+    .optional(),
   readback: z.string().min(1).nullish(),
   response: z.string().min(1).nullish(),
   sentences: z.array(z.string().min(1)).min(1),
@@ -83,22 +91,94 @@ function checkPlaceholders(
   }
 }
 
+/** A template with its `<expansions>` substituted; a problem names the file and line. */
+function parseResolved(
+  ctx: FileContext,
+  path: readonly PropertyKey[],
+  src: string,
+  expansions: ReadonlyMap<string, TemplateNode>,
+): TemplateNode {
+  try {
+    return resolveRefs(parseAt(ctx, path, src), expansions);
+  } catch (err) {
+    if (err instanceof TemplateSyntaxError) ctx.fail(path, err.message);
+    throw err;
+  }
+}
+
+/** Binds every `{slot}` of an answer to the list the intent's sentences use for it. */
+function bindAnswer(
+  ctx: FileContext,
+  path: readonly PropertyKey[],
+  node: TemplateNode,
+  slots: ReadonlyMap<string, string>,
+): TemplateNode {
+  const bind = (n: TemplateNode): TemplateNode => {
+    switch (n.t) {
+      case 'slot': {
+        const list = slots.get(n.name);
+        if (list === undefined) ctx.fail(path, `{${n.name}} is not a slot of this intent`);
+        return { ...n, list };
+      }
+      case 'seq': return { ...n, items: n.items.map(bind) };
+      case 'alt': return { ...n, options: n.options.map(bind) };
+      case 'opt': return { ...n, node: bind(n.node) };
+      default: return n;
+    }
+  };
+  return bind(node);
+}
+
+/** True when one spoken form of a values list stands for two canonical values. */
+function hasAmbiguousWords(list: SlotList | undefined): boolean {
+  if (list?.kind !== 'values') return false;
+  const seen = new Map<string, string | number>();
+  for (const v of list.values) {
+    const k = v.words.join(' ');
+    const before = seen.get(k);
+    if (before !== undefined && before !== v.out) return true;
+    seen.set(k, v.out);
+  }
+  return false;
+}
+
+/**
+ * The answer sentences of an intent: for each slot it asks for (`ask`), and for each slot
+ * whose list gives one word two meanings (so that "which one?" can be answered).
+ */
+function answerIntents(
+  ctx: FileContext,
+  intent: CompiledIntent,
+  def: IntentFile['intents'][string],
+  expansions: ReadonlyMap<string, TemplateNode>,
+): CompiledIntent[] {
+  const out: CompiledIntent[] = [];
+  for (const [slot, listName] of intent.slots) {
+    const asked = def.ask?.[slot];
+    if (asked === undefined && !hasAmbiguousWords(intent.lists.get(listName))) continue;
+    const sources = asked?.answers ?? [`[the] {${slot}} [one]`];
+    const sentences = sources.map((src, i) => {
+      const path = ['intents', intent.name, 'ask', slot, 'answers', i];
+      return bindAnswer(ctx, path, parseResolved(ctx, path, src, expansions), intent.slots);
+    });
+    out.push({
+      ...intent, name: `${intent.name}#${slot}`, readback: null, response: null, sentences,
+      ask: new Map(), answerFor: { intent: intent.name, slot },
+    });
+  }
+  return out;
+}
+
 function compileFile(ctx: FileContext, stem: string, data: IntentFile): CompiledIntent[] {
   const lists = compileLists(ctx, stem, data);
   const expansions = compileExpansions(ctx, data);
-  return Object.entries(data.intents).map(([name, def]) => {
+  return Object.entries(data.intents).flatMap(([name, def]) => {
     const sentences: TemplateNode[] = [];
     const slots = new Map<string, string>();
     const used = new Map<string, SlotList>();
     def.sentences.forEach((src, i) => {
       const path = ['intents', name, 'sentences', i];
-      let node = parseAt(ctx, path, src);
-      try {
-        node = resolveRefs(node, expansions);
-      } catch (err) {
-        if (err instanceof TemplateSyntaxError) ctx.fail(path, err.message);
-        throw err;
-      }
+      const node = parseResolved(ctx, path, src, expansions);
       for (const [slot, listName] of slotsOf(node)) {
         const list = lists.get(listName);
         if (list === undefined) ctx.fail(path, `slot {${slot}} uses unknown list "${listName}"`);
@@ -119,7 +199,12 @@ function compileFile(ctx: FileContext, stem: string, data: IntentFile): Compiled
       checkPlaceholders(ctx, ['intents', name, 'response'], def.response,
         new Set([...slotNames, 'result']));
     }
-    return {
+    for (const slot of Object.keys(def.ask ?? {})) {
+      if (!slotNames.has(slot)) {
+        ctx.fail(['intents', name, 'ask', slot], `{${slot}} is not a slot of this intent`);
+      }
+    }
+    const intent: CompiledIntent = {
       name,
       action: def.action ?? null,
       readback: def.readback ?? null,
@@ -128,7 +213,9 @@ function compileFile(ctx: FileContext, stem: string, data: IntentFile): Compiled
       lists: used,
       slots,
       source: `${ctx.file}:${ctx.lineOf(['intents', name])}`,
+      ask: new Map(Object.entries(def.ask ?? {}).map(([slot, a]) => [slot, a.question])),
     };
+    return [intent, ...answerIntents(ctx, intent, def, expansions)];
   });
 }
 

@@ -3,7 +3,9 @@ import { negatedRests } from './negation.js';
 import { normalise } from './normalise.js';
 import { matchSlot, type State } from './slot-match.js';
 import type { TemplateNode } from './template.js';
-import type { FreeTextSource, RangeDetail, SlotValue, Understanding } from './types.js';
+import type {
+  FreeTextSource, IntentMatch, RangeDetail, SlotValue, Understanding,
+} from './types.js';
 
 /** Longest input accepted, in characters, before any work is done. */
 export const MAX_TEXT_CHARS = 500;
@@ -16,10 +18,38 @@ export const MAX_WORDS = 40;
  * - `no_match`: no template accepts the whole sentence;
  * - `out_of_range`: a template accepts it only with a number outside its slot's range;
  * - `ambiguous`: two different intents, or two readings of one, accept it equally;
- * - `negated`: a command said after "don't", "do not", "never" or "never mind".
+ * - `negated`: a command said after "don't", "do not", "never" or "never mind";
+ * - `multiple_commands`: two commands joined by "and" or "then": refused, never half done.
  */
 export type NotUnderstoodReason =
-  | 'empty' | 'too_long' | 'no_match' | 'out_of_range' | 'ambiguous' | 'negated';
+  | 'empty' | 'too_long' | 'no_match' | 'out_of_range' | 'ambiguous' | 'negated'
+  | 'multiple_commands';
+
+/** Words that join two commands in one sentence ("... and then ..."). */
+const JOINERS: ReadonlySet<string> = new Set(['and', 'then']);
+
+/** True when the words are a command, even one that could not run as said. */
+function isCommand(u: Understanding): boolean {
+  return u.kind === 'intent' || u.reason === 'out_of_range' || u.reason === 'ambiguous';
+}
+
+/**
+ * The words split at a joiner ("and", "then", "and then") into two parts, each matched on
+ * its own, for the first split where at least one part is a command; null when none is.
+ * Both commands: the sentence is refused. One: it stays unmatched, but the dialogue still
+ * finds an emergency stop in it ("stop the robot and get out of the way").
+ */
+function splitCommands(set: CompiledSet, toks: readonly string[]): Understanding[] | null {
+  let found: Understanding[] | null = null;
+  for (let i = 1; i < toks.length - 1; i += 1) {
+    if (!JOINERS.has(toks[i] ?? '')) continue;
+    const rest = toks[i] === 'and' && toks[i + 1] === 'then' ? i + 2 : i + 1;
+    const parts = [matchTokens(set, toks.slice(0, i)), matchTokens(set, toks.slice(rest))];
+    if (parts.every(isCommand)) return parts;
+    if (found === null && parts.some(isCommand)) found = parts;
+  }
+  return found;
+}
 
 function* matchNode(
   node: TemplateNode,
@@ -87,11 +117,76 @@ function freeTextOf(
   return out;
 }
 
-function matchTokens(set: CompiledSet, toks: readonly string[]): Understanding {
+function toMatch(intent: CompiledIntent, slots: State['slots']): IntentMatch {
+  const freeText = freeTextOf(intent, slots);
+  return {
+    kind: 'intent',
+    intent: intent.name,
+    action: intent.action,
+    slots,
+    ...(freeText === null ? {} : { freeText }),
+  };
+}
+
+/** Words of the free-text slots of a reading. */
+function freeTextWords(r: { intent: CompiledIntent; slots: State['slots'] }): number {
+  let n = 0;
+  for (const [slot, listName] of r.intent.slots) {
+    const value = r.slots[slot];
+    if (r.intent.lists.get(listName)?.kind === 'free_text' && typeof value === 'string') {
+      n += value.split(' ').length;
+    }
+  }
+  return n;
+}
+
+/**
+ * Among readings of one intent, free text takes as few words as it can: in "saying I'm on
+ * my way", "saying" is the template's word, not the message's.
+ */
+function shortestFreeText<T extends { intent: CompiledIntent; slots: State['slots'] }>(
+  found: T[],
+): T[] {
+  const [first] = found;
+  if (first === undefined || found.some((f) => f.intent !== first.intent)) return found;
+  const least = Math.min(...found.map(freeTextWords));
+  return found.filter((f) => freeTextWords(f) === least);
+}
+
+/**
+ * Readings of one intent that differ in the value of exactly one slot ("message sam":
+ * Sam Taylor or Sam Patel) become a choice the dialogue can ask about; anything else
+ * ambiguous stays plainly ambiguous.
+ */
+function ambiguity(found: readonly { intent: CompiledIntent; slots: State['slots'] }[]):
+Understanding {
+  const [first] = found;
+  const plain: Understanding = { kind: 'not_understood', reason: 'ambiguous' };
+  if (first === undefined || found.some((f) => f.intent !== first.intent)) return plain;
+  const names = Object.keys(first.slots).sort();
+  const same = (f: typeof first): boolean => {
+    const keys = Object.keys(f.slots).sort();
+    return keys.length === names.length && keys.every((k, i) => k === names[i]);
+  };
+  if (!found.every(same)) return plain;
+  const differing = names.filter((k) => found.some((f) => key({ v: f.slots[k] ?? '' })
+    !== key({ v: first.slots[k] ?? '' })));
+  const [slot] = differing;
+  if (slot === undefined || differing.length > 1) return plain;
+  return { ...plain, choice: { slot, options: found.map((f) => toMatch(f.intent, f.slots)) } };
+}
+
+function matchTokens(
+  set: CompiledSet,
+  toks: readonly string[],
+  only: CompiledIntent | null = null,
+): Understanding {
   const accepted = new Map<string, { intent: CompiledIntent; slots: State['slots'] }>();
   let outOfRange: RangeDetail | null = null;
   let tooLong = false;
-  for (const intent of set.intents) {
+  for (const intent of only === null ? set.intents : [only]) {
+    // Answers to a question count only while it is asked (matchAnswer).
+    if (only === null && intent.answerFor) continue;
     for (const sentence of intent.sentences) {
       const start: State = { pos: 0, slots: {}, outside: [], tooLong: false };
       for (const end of matchNode(sentence, intent, toks, start)) {
@@ -109,23 +204,41 @@ function matchTokens(set: CompiledSet, toks: readonly string[]): Understanding {
       }
     }
   }
-  const found = [...accepted.values()];
-  const only = found[0];
-  if (found.length > 1) return { kind: 'not_understood', reason: 'ambiguous' };
-  if (only !== undefined) {
-    const freeText = freeTextOf(only.intent, only.slots);
-    return {
-      kind: 'intent',
-      intent: only.intent.name,
-      action: only.intent.action,
-      slots: only.slots,
-      ...(freeText === null ? {} : { freeText }),
-    };
-  }
+  const found = shortestFreeText([...accepted.values()]);
+  const [one] = found;
+  if (found.length > 1) return ambiguity(found);
+  if (one !== undefined) return toMatch(one.intent, one.slots);
   if (outOfRange !== null) {
     return { kind: 'not_understood', reason: 'out_of_range', detail: outOfRange };
   }
   return { kind: 'not_understood', reason: tooLong ? 'too_long' : 'no_match' };
+}
+
+/**
+ * Matches an answer to the question for `slot` of `intent` ("at which substation?"):
+ * only that question's answer sentences. The match names the answer intent
+ * (`<intent>#<slot>`) and carries the slots the answer filled. Negated answers and
+ * anything else are `no_match` (or `negated`), out-of-range numbers `out_of_range`.
+ */
+export function matchAnswer(
+  set: CompiledSet,
+  intent: string,
+  slot: string,
+  text: string,
+): Understanding {
+  const answers = set.intents.find((i) => i.name === `${intent}#${slot}`);
+  if (answers === undefined || text.length > MAX_TEXT_CHARS) {
+    return { kind: 'not_understood', reason: 'no_match' };
+  }
+  const toks = normalise(text);
+  if (toks.length === 0) return { kind: 'not_understood', reason: 'empty' };
+  if (toks.length > MAX_WORDS) return { kind: 'not_understood', reason: 'too_long' };
+  for (const rest of negatedRests(toks)) {
+    if (matchTokens(set, rest, answers).kind === 'intent') {
+      return { kind: 'not_understood', reason: 'negated' };
+    }
+  }
+  return matchTokens(set, toks, answers);
 }
 
 /**
@@ -143,5 +256,10 @@ export function matchText(set: CompiledSet, text: string): Understanding {
       return { kind: 'not_understood', reason: 'negated' };
     }
   }
-  return matchTokens(set, toks);
+  const u = matchTokens(set, toks);
+  const parts = u.kind === 'not_understood' && u.reason === 'no_match'
+    ? splitCommands(set, toks) : null;
+  if (parts === null) return u;
+  const reason = parts.every(isCommand) ? 'multiple_commands' : 'no_match';
+  return { kind: 'not_understood', reason, parts };
 }

@@ -52,6 +52,13 @@ export interface CompiledIntent {
   readonly slots: ReadonlyMap<string, string>;
   /** Where the intent is defined, for error messages: `calendar.yaml:14`. */
   readonly source: string;
+  /** Questions for slots a sentence may leave out, in the order they are asked. */
+  readonly ask: ReadonlyMap<string, string>;
+  /**
+   * Set on the answer sentences of a question (`<intent>#<slot>`): they are matched only
+   * while that question is pending, and are in the grammar so that they can be heard.
+   */
+  readonly answerFor?: { readonly intent: string; readonly slot: string };
 }
 
 export interface CompiledSet {

@@ -26,7 +26,12 @@ function spokenNumber(n: number, list: SlotList | undefined): string {
 
 function spokenString(slot: string, value: string, list: SlotList | undefined): string {
   if (list?.kind === 'values') {
-    const hit = list.values.find((v) => v.out === value && v.spoken);
+    // The first spoken form that means this value alone: "sam patel", not "sam", when two
+    // contacts are called Sam, so that a read-back never repeats the ambiguity.
+    const forms = list.values.filter((v) => v.out === value && v.spoken);
+    const meansOnlyThis = (f: (typeof forms)[number]): boolean => list.values.every((v) =>
+      v.out === value || v.words.join(' ') !== f.words.join(' '));
+    const hit = forms.find(meansOnlyThis) ?? forms[0];
     if (hit !== undefined) return hit.words.join(' ');
   }
   if (list?.kind === 'free_text' || slot === 'result') return value;

@@ -1,11 +1,13 @@
 /** Matching one slot of a template against the tokens at a position. */
 import type { SlotList } from './model.js';
-import { parseSpokenNumber } from './numbers.js';
+import { MAX_SPOKEN_NUMBER, parseSpokenNumber } from './numbers.js';
 import { MAX_AMOUNT_WORDS, parseAmount, parseMoney, parseOrdinal } from './quantity.js';
 import type { RangeDetail, SlotValue } from './types.js';
 
-/** Longest number phrase tried for a range slot ("nine hundred and ninety nine"). */
-const MAX_NUMBER_WORDS = 5;
+/** A whole number beyond the spoken-number words (only ever outside a range), or null. */
+function largeInteger(n: number | null): number | null {
+  return n !== null && Number.isInteger(n) && n > MAX_SPOKEN_NUMBER ? n : null;
+}
 /** Longest ordinal phrase ("nine hundred and ninety ninth"). */
 const MAX_ORDINAL_WORDS = 5;
 
@@ -49,15 +51,18 @@ Generator<State> {
       }
       return;
     case 'range': {
-      const digits = /^(-?)(\d{1,3})$/.exec(toks[st.pos] ?? '');
+      const digits = /^(-?)(\d{1,15})$/.exec(toks[st.pos] ?? '');
       if (digits !== null) {
         // A typed "-7" is a negative number, outside every range (even "-0").
         const n = digits[1] === '-' ? -Number(digits[2]) : Number(digits[2]);
         yield emit(n, 1, digits[1] !== '-' && n >= list.from && n <= list.to);
         return;
       }
-      for (let len = 1; len <= Math.min(MAX_NUMBER_WORDS, left); len += 1) {
-        const n = parseSpokenNumber(toks.slice(st.pos, st.pos + len));
+      for (let len = 1; len <= Math.min(MAX_AMOUNT_WORDS, left); len += 1) {
+        const words = toks.slice(st.pos, st.pos + len);
+        // Numbers past what a range can hold ("one thousand", "10k") are still read, so
+        // that the reply can say the range instead of "I didn't catch that".
+        const n = parseSpokenNumber(words) ?? largeInteger(parseAmount(words));
         if (n !== null) yield emit(n, len, n >= list.from && n <= list.to);
       }
       return;

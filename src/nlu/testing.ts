@@ -15,7 +15,7 @@ import { readYamlFile } from './yaml-context.js';
 export const MAX_TEST_FILES = 64;
 
 const REASONS = [
-  'empty', 'too_long', 'no_match', 'out_of_range', 'ambiguous', 'negated',
+  'empty', 'too_long', 'no_match', 'out_of_range', 'ambiguous', 'negated', 'multiple_commands',
 ] as const satisfies readonly NotUnderstoodReason[];
 
 const money = z.strictObject({ amount: z.number(), currency: z.enum(['USD', 'GBP', 'EUR']) });
@@ -26,6 +26,9 @@ const caseSchema = z.strictObject({
   slots: z.record(z.string(), z.union([z.string(), z.number(), money])).optional(),
   free_text: z.record(z.string(), z.enum(['offline_phrase', 'dictation'])).optional(),
   reason: z.enum(REASONS).optional(),
+  /** `intent#slot`: the sentences answer that question (matched with matchAnswer). */
+  answer_to: z.string().regex(/^[a-z][a-z0-9_.]*#[a-z][a-z0-9_]*$/, 'expected intent#slot')
+    .optional(),
 });
 const testFileSchema = z.strictObject({ tests: z.array(caseSchema).min(1) });
 
@@ -45,6 +48,8 @@ export interface SentenceCase {
   readonly where: string;
   readonly sentence: string;
   readonly expected: Expectation;
+  /** Set when the sentence answers a question: matched as an answer to it. */
+  readonly answerTo?: { readonly intent: string; readonly slot: string };
 }
 
 export interface SentenceResult extends SentenceCase {
@@ -86,8 +91,18 @@ export async function loadTestFile(path: string, set: IntentSet): Promise<Senten
   const known = new Set(set.intents.map((i) => i.name));
   return data.tests.flatMap((c, i) => {
     const at = ['tests', i];
-    if ((c.intent === undefined) === (c.reason === undefined)) {
+    const [askedOf = '', slot = ''] = c.answer_to?.split('#') ?? [];
+    const answerTo = c.answer_to === undefined ? undefined : { intent: askedOf, slot };
+    if (answerTo !== undefined && !known.has(askedOf)) {
+      ctx.fail([...at, 'answer_to'], `no intent named ${askedOf}`);
+    }
+    const intent = c.intent ?? (c.answer_to !== undefined && c.reason === undefined
+      ? c.answer_to : undefined);
+    if ((intent === undefined) === (c.reason === undefined)) {
       ctx.fail(at, 'a test names either an intent or a reason');
+    }
+    if (c.intent !== undefined && answerTo !== undefined) {
+      ctx.fail([...at, 'intent'], 'an answer test names answer_to, not an intent');
     }
     if (c.intent !== undefined && !known.has(c.intent)) {
       ctx.fail([...at, 'intent'], `no intent named ${c.intent}`);
@@ -95,10 +110,10 @@ export async function loadTestFile(path: string, set: IntentSet): Promise<Senten
     if (c.reason !== undefined && (c.slots !== undefined || c.free_text !== undefined)) {
       ctx.fail(at, 'slots and free_text go with an intent, not with a reason');
     }
-    const expected: Expectation = c.intent !== undefined
+    const expected: Expectation = intent !== undefined
       ? {
         kind: 'intent',
-        intent: c.intent,
+        intent,
         ...(c.slots === undefined ? {} : { slots: c.slots }),
         ...(c.free_text === undefined ? {} : { freeText: c.free_text }),
       }
@@ -107,6 +122,7 @@ export async function loadTestFile(path: string, set: IntentSet): Promise<Senten
       where: `${label}:${ctx.lineOf([...at, 'sentences', j])}`,
       sentence,
       expected,
+      ...(answerTo === undefined ? {} : { answerTo }),
     }));
   });
 }
@@ -132,7 +148,9 @@ export async function runIntentTests(
   const results: SentenceResult[] = [];
   for (const file of files) {
     for (const c of await loadTestFile(file, set)) {
-      const got = set.match(c.sentence);
+      const got = c.answerTo === undefined
+        ? set.match(c.sentence)
+        : set.matchAnswer(c.answerTo.intent, c.answerTo.slot, c.sentence);
       results.push({ ...c, got, pass: meets(c.expected, got) });
     }
   }

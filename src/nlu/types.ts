@@ -45,6 +45,16 @@ export interface NotUnderstood {
   readonly reason: string;
   /** With `out_of_range`: the slot and the bounds it has (inclusive). */
   readonly detail?: RangeDetail;
+  /**
+   * With `multiple_commands` (or `no_match` when only one part of a joined sentence is a
+   * command): what each part was understood as. None is run, except an emergency stop.
+   */
+  readonly parts?: readonly Understanding[];
+  /**
+   * With `ambiguous`, when the readings are one intent differing in one slot: the slot and
+   * each reading, so that the dialogue can ask which.
+   */
+  readonly choice?: { readonly slot: string; readonly options: readonly IntentMatch[] };
 }
 
 export type Understanding = IntentMatch | NotUnderstood;
@@ -64,6 +74,8 @@ export interface IntentInfo {
    * can hear in place of dictation). Absent when the intent has none.
    */
   readonly freeText?: Readonly<Record<string, readonly string[]>>;
+  /** Questions for slots its sentences may leave out, in the order they are asked. */
+  readonly ask?: Readonly<Record<string, string>>;
 }
 
 export interface JsgfOptions {
@@ -75,6 +87,8 @@ export interface IntentSet {
   readonly language: string;
   readonly intents: readonly IntentInfo[];
   match(text: string): Understanding;
+  /** Matches an answer to the question for `slot` of `intent` (see IntentInfo.ask). */
+  matchAnswer(intent: string, slot: string, text: string): Understanding;
   /** A JSGF grammar whose public rule accepts every sentence the templates accept. */
   jsgf(options?: JsgfOptions): string;
   /** Every word the grammar uses (to check against the pronouncing dictionary). */

@@ -42,6 +42,7 @@ const intents: IntentSet = {
     }
     return TABLE[text] ?? { kind: 'not_understood', reason: 'no_match' };
   },
+  matchAnswer: (): Understanding => ({ kind: 'not_understood', reason: 'no_match' }),
   jsgf: () => '',
   vocabulary: () => [],
   render: (t, slots) => t.replace(/\{(\w+)\}/g, (_, k: string) => String(slots[k])),

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   loadIntents, NEGATION_PREFIXES, numberToWords, type IntentSet,
 } from '../../src/nlu/index.js';
-import { rangeAlternatives } from '../../src/nlu/jsgf.js';
+import { answerRuleName, rangeAlternatives } from '../../src/nlu/jsgf.js';
 
 const run = promisify(execFile);
 const MODEL = '/usr/share/pocketsphinx/model/en-us';
@@ -116,9 +116,10 @@ function rulesOf(jsgf: string): Map<string, string> {
 }
 
 /** The command rule's body without its `<negated>` alternative. */
+/** The command rule's commands only: no negated forms, no answers to questions. */
 function withoutNegated(body: string): string {
-  expect(body).toContain(' | <negated> ');
-  return body.replace(' | <negated> ', ' ');
+  expect(body).toContain(' | <negated> | <answers> ');
+  return body.replace(' | <negated> | <answers> ', ' ');
 }
 
 describe('JSGF grammar', () => {
@@ -176,12 +177,40 @@ describe('JSGF grammar', () => {
       const s = walk(withoutNegated(rules.get('command') ?? ''), rules, random);
       const u = set.match(s);
       if (u.kind === 'intent') counts.intent += 1;
-      else {
+      else if (u.reason === 'ambiguous') {
+        // One word, two list values (two contacts called Sam): a "which one?" question.
+        expect(u.choice?.options.length, s).toBe(2);
+      } else {
         expect(u.reason, s).toBe('out_of_range');
         counts.out_of_range += 1;
       }
     }
     expect(counts.intent).toBeGreaterThan(2000);
+  });
+
+  it('holds the answers to every question, each read by the matcher as that answer', () => {
+    const rules = rulesOf(set.jsgf());
+    for (const [name, body] of rules) {
+      if (name.startsWith('l_')) rules.set(name, topAlternatives(body).slice(0, 2).join(' | '));
+      if (name.startsWith('n_')) rules.set(name, topAlternatives(body).slice(0, 1).join(' | '));
+    }
+    rules.set('n_decimal_digit', '<digit>');
+    let answers = 0;
+    for (const info of set.intents) {
+      for (const slot of Object.keys(info.ask ?? {})) {
+        const rule = answerRuleName(info.name, slot);
+        expect(rules.get('answers'), rule).toContain(`<${rule}>`);
+        for (const s of expand(`<${rule}>`, rules)) {
+          const u = set.matchAnswer(info.name, slot, s);
+          if (u.kind === 'not_understood') expect(u.reason, s).toBe('out_of_range');
+          else expect(u.slots[slot], s).toBeDefined();
+          // Heard with no question asked, an answer is no command.
+          expect(set.match(s).kind, s).toBe('not_understood');
+          answers += 1;
+        }
+      }
+    }
+    expect(answers).toBeGreaterThan(10);
   });
 
   it('accepts every command after a negation, and the matcher calls each one negated', () => {
