@@ -58,6 +58,25 @@ export const ERROR_CODES = {
   GW_CONNECTOR_UNAVAILABLE: spec(69, 503, false, 'the connector is declared but not installed'),
   GW_ACTION_INPUT_INVALID: spec(65, 422, false, 'the action input does not match its schema'),
   GW_ACTION_TIMEOUT: spec(70, 504, false, 'the action passed its deadline; its outcome is unknown'),
+  GW_ACTION_OUTPUT_INVALID: spec(70, 502, false,
+    'the connector returned a result that does not match its output schema'),
+  // dangerous-tier sandbox (src/isolation/sandbox)
+  GW_SANDBOX_FAILED: spec(69, 503, true,
+    'the sandbox could not be built or its worker not started'),
+  GW_SANDBOX_VIOLATION: spec(77, 403, false,
+    'the sandboxed connector attempted something its sandbox forbids; the message names the layer'),
+  GW_SANDBOX_CRASHED: spec(70, 502, false,
+    'the sandboxed worker died after it received the request; the outcome may be unknown'),
+  // policy (src/policy): the refusal names its rule
+  GW_POLICY_REFUSED: spec(77, 403, false, 'the principal\'s policy refuses the action'),
+  // remote services that connectors call
+  GW_REMOTE_AUTH: spec(77, 502, false,
+    'the remote service rejected the connector\'s credentials'),
+  GW_REMOTE_REJECTED: spec(65, 502, false, 'the remote service refused the request as invalid'),
+  GW_REMOTE_RATE_LIMITED: spec(75, 503, true, 'the remote service asks the connector to slow down'),
+  GW_REMOTE_UNAVAILABLE: spec(69, 502, true,
+    'the remote service failed, answered nonsense or could not be reached'),
+  GW_CONTACT_UNKNOWN: spec(65, 422, false, 'the contact is not in the connector\'s directory'),
   // usage
   GW_USAGE: spec(64, 400, false, 'the command line is not understood'),
 } as const satisfies Record<string, ErrorSpec>;

@@ -33,6 +33,7 @@ export async function openSession(
     outputDir: path.resolve(args.out ?? path.resolve(baseDir, config.tts.output_dir)),
     now: fixedNow ? () => fixedNow : undefined,
     timeZone,
+    baseDir,
   });
   let closed = false;
   return {

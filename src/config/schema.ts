@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { messagingConfigSchema } from '../connectors/messaging/config.js';
+import { policySchema } from '../policy/schema.js';
 
 /**
  * The shape of config/gateway.toml. Every key has a default, so an empty file is
@@ -68,12 +70,29 @@ const tts = z.strictObject({
   openai: openaiEngine.default(openaiEngine.parse({})),
 });
 
+/**
+ * A second factor for critical actions, per connector: a spoken PIN after "confirm", the
+ * approval of an authenticated phone session, or no critical actions by voice at all.
+ */
+const secondFactor = z.strictObject({
+  connectors: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'expected a connector name'),
+    z.enum(['pin', 'phone', 'no_voice'])).default({}),
+  /** File holding the PIN (4 to 8 digits); the environment variable GATEWAY_PIN wins. */
+  pin_file: z.string().default(''),
+  /** Wrong PINs in a row after which PIN actions are locked for lockout_ms. */
+  max_pin_attempts: z.number().int().min(1).max(10).default(3),
+  lockout_ms: ms(900_000, 86_400_000, 1_000),
+});
+
 const dialogue = z.strictObject({
   /** After the gateway asks a question, its answer needs no wake word within this window. */
   follow_up_window_ms: ms(8_000, 120_000),
   confirmation_phrase: z.string().min(1).default('confirm'),
   /** A confirmation not given within this window is cancelled. */
   confirmation_window_ms: ms(15_000, 300_000),
+  /** False refuses every critical action asked for by voice (typed and API turns only). */
+  voice_critical_actions: z.boolean().default(true),
+  second_factor: secondFactor.default(secondFactor.parse({})),
   /** The principal of microphone and CLI turns. */
   local_principal: z.string().min(1).default('local'),
   /** IANA time zone for "today" and "tomorrow"; empty means the host's. */
@@ -139,10 +158,15 @@ export const configSchema = z.strictObject({
   dialogue: dialogue.default(dialogue.parse({})),
   nlu: z.strictObject({ llm: llm.default(llm.parse({})) }).default({ llm: llm.parse({}) }),
   connectors: z
-    .strictObject({ calendar: calendar.default(calendar.parse({})) })
-    .default({ calendar: calendar.parse({}) }),
+    .strictObject({
+      calendar: calendar.default(calendar.parse({})),
+      messaging: messagingConfigSchema.default(messagingConfigSchema.parse({})),
+    })
+    .default({ calendar: calendar.parse({}), messaging: messagingConfigSchema.parse({}) }),
   /** Spoken point names mapped to devices; empty means no point can be operated. */
   points: z.record(pointName, point).default({}),
+  /** Who may do what (src/policy); by default the local principal may do everything. */
+  policy: policySchema.default(policySchema.parse({})),
 });
 
 export type GatewayConfig = z.infer<typeof configSchema>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sendOutput } from './messaging/schemas.js';
 import type { ConnectorManifest } from './types.js';
 
 /**
@@ -190,8 +191,13 @@ export const messagingManifest: ConnectorManifest = {
       tier: 'dangerous',
       description: 'send a message to a contact',
       input: z.strictObject({ contact: listValue, body: z.string().min(1).max(1_000) }),
+      output: sendOutput,
     },
   },
+  // The default WhatsApp Cloud API origin; the executor's plan (messaging/plan.ts) derives
+  // the endpoint from connectors.messaging.base_url instead when that is set.
+  egress: [{ host: 'graph.facebook.com', port: 443 }],
+  secrets: ['whatsapp_token'],
 };
 
 /** Every manifest of this build, in registry order. */

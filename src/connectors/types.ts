@@ -79,6 +79,17 @@ export interface SandboxContext {
   connect(host: string, port: number): Promise<Duplex>;
 }
 
+/**
+ * What the executor needs from configuration to run one sandboxed call: the endpoints the
+ * broker may open for it (derived from configured URLs, so a test server on loopback can
+ * stand in for the real one), its non-secret settings, and its secrets by manifest name.
+ */
+export interface SandboxPlan {
+  readonly endpoints: readonly Endpoint[];
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly secrets: Readonly<Record<string, string>>;
+}
+
 /** A connector module that runs in the sandbox: `src/connectors/<name>/worker.ts`. */
 export interface SandboxedConnector {
   readonly name: string;

@@ -11,6 +11,7 @@ import { MAX_WORDED_AMOUNT, amountToWords } from '../nlu/quantity-words.js';
 import {
   MAX_CHOICES, answerQuestion, choiceText, missingSlot, type PendingQuestion,
 } from './questions.js';
+import { ActionGuard, type Channel, type GuardRequest } from './guard.js';
 
 /** What the dialogue was told about one turn. */
 export interface TurnInput {
@@ -21,6 +22,10 @@ export interface TurnInput {
   readonly understanding: Understanding | null;
   /** Conversation clock, in ms, at the start of the input. */
   readonly at: number;
+  /** Spoken or typed; voice by default. */
+  readonly channel?: Channel;
+  /** Who is asking; the configured local principal by default. */
+  readonly principal?: string;
 }
 
 export interface PendingAction {
@@ -30,6 +35,10 @@ export interface PendingAction {
   readonly tier: Tier;
   /** Conversation time after which the confirmation is void. */
   readonly expiresAt: number;
+  /** Set once "confirm" was said and the spoken PIN is awaited. */
+  readonly awaitingPin?: boolean;
+  /** Who asked, and how, for the checks repeated just before the action runs. */
+  readonly request: GuardRequest;
 }
 
 /** What the dialogue decided; the caller runs `execute` if present, then speaks. */
@@ -49,6 +58,8 @@ export interface DialogueStep {
   } | null;
   /** True when the reply asks a question (opens the follow-up window). */
   readonly asks: boolean;
+  /** The turn's words were a secret (a PIN): never echoed, logged or reported. */
+  readonly secretInput?: boolean;
 }
 
 const SORRY = "Sorry, I didn't catch that.";
@@ -66,11 +77,17 @@ export class Conversation {
   /** The last thing said, for "repeat". */
   private lastReply: DialogueStep | null = null;
 
+  /** Channel and principal of the turn being handled. */
+  private channel: Channel = 'voice';
+  private principal: string;
+
   constructor(
     private readonly config: GatewayConfig,
     private readonly intents: IntentSet,
     private readonly connectors: ReadonlyMap<string, RegisteredConnector>,
+    private readonly guard: ActionGuard = ActionGuard.withDefaults(config),
   ) {
+    this.principal = config.dialogue.local_principal;
     // The phrase the prompt asks for must be one the gateway can hear as a confirmation.
     const phrase = config.dialogue.confirmation_phrase;
     const heard = intents.match(phrase.toLowerCase());
@@ -92,7 +109,17 @@ export class Conversation {
 
   /** True while a question waits for its answer (which no other engine should guess at). */
   get awaitingAnswer(): boolean {
-    return this.question !== null;
+    return this.question !== null || this.pending?.awaitingPin === true;
+  }
+
+  /** Called with what an action came to; money spent (or maybe spent) counts toward caps. */
+  executed(s: DialogueStep, result: Execution): void {
+    if (!s.execute || !s.tier || !s.action) return;
+    if (result.outcome !== 'succeeded' && result.outcome !== 'indeterminate') return;
+    this.guard.spent({
+      principal: this.principal, connector: s.execute.connector, action: s.execute.action,
+      tier: s.tier, slots: s.execute.input, emergencyStop: false, channel: this.channel,
+    });
   }
 
   /** Called when the reply has been spoken; a question opens the follow-up window. */
@@ -115,11 +142,16 @@ export class Conversation {
 
   handle(input: TurnInput): DialogueStep {
     if (!input.addressed) return step('ignored', 'no_wake_word', '', { asks: false });
+    this.channel = input.channel ?? 'voice';
+    this.principal = input.principal ?? this.config.dialogue.local_principal;
     const pending = this.takePending(input.at) ?? this.takeQuestion(input.at);
     if (!input.transcript) {
       return pending
         ? this.cancel(pending, 'no_answer')
         : step('ignored', 'no_speech', '', { asks: false });
+    }
+    if (pending && 'awaitingPin' in pending && pending.awaitingPin) {
+      return this.pinAnswer(pending, input.transcript);
     }
     if (!input.transcript.text) {
       // Speech was heard, but nothing the grammar holds.
@@ -272,11 +304,56 @@ export class Conversation {
     if (u.intent !== 'system.confirm') {
       return this.cancel(p, u.intent === 'system.deny' ? 'denied' : 'new_command', u);
     }
-    return step('executed', 'confirmed', '', {
+    // Checked again: the hour, the day's spending or the lockout may have changed.
+    const refusal = this.guard.check(p.request);
+    const base = { intent: u, action: `${p.connector}.${p.action}`, tier: p.tier };
+    if (refusal) return step('refused', refusal.reason, refusal.speech, { ...base, asks: false });
+    if (this.guard.needsPin(p.connector, p.tier, p.request.emergencyStop)) {
+      this.pending = { ...p, awaitingPin: true, expiresAt: Number.POSITIVE_INFINITY };
+      return step('confirmation_requested', 'pin_required', 'Say your PIN.', {
+        ...base, asks: true,
+      });
+    }
+    return this.run(p, u, 'confirmed');
+  }
+
+  private run(p: PendingAction, u: IntentMatch | null, reason: string): DialogueStep {
+    return step('executed', reason, '', {
       intent: u, action: `${p.connector}.${p.action}`, tier: p.tier, asks: false,
       execute: {
         connector: p.connector, action: p.action, input: { ...p.intent.slots }, confirmed: true,
       },
+    });
+  }
+
+  /**
+   * The turn after "Say your PIN": its words are a secret, so the step says so and the
+   * caller keeps them out of logs and reports. A wrong PIN may be said again, up to the
+   * configured attempts; then actions that need the PIN are locked for a while.
+   */
+  private pinAnswer(p: PendingAction, transcript: NonNullable<TurnInput['transcript']>):
+  DialogueStep {
+    const secret = { secretInput: true } as const;
+    const heard = this.intents.matchAnswer('system.pin', 'answer', transcript.text);
+    const conf = transcript.confidence;
+    if (heard.kind !== 'intent' || (conf !== null && conf < this.config.stt.min_confidence)) {
+      const u = this.intents.match(transcript.text);
+      if (u.kind === 'intent' && this.isEmergencyStop(u)) return this.command(u);
+      return { ...this.cancel(p, 'pin_unclear'), ...secret };
+    }
+    const digits = Object.keys(heard.slots).sort().map((k) => String(heard.slots[k])).join('');
+    const verdict = this.guard.checkPin(digits);
+    if (verdict === 'ok') return { ...this.run(p, null, 'confirmed_with_pin'), ...secret };
+    const base = { action: `${p.connector}.${p.action}`, tier: p.tier, ...secret };
+    if (verdict === 'wrong') {
+      this.pending = { ...p, expiresAt: Number.POSITIVE_INFINITY };
+      return step('confirmation_requested', 'pin_wrong', 'That PIN is wrong. Say it again.', {
+        ...base, asks: true,
+      });
+    }
+    return step('refused', 'second_factor_locked', 'That PIN was wrong too many times. ' +
+      'Nothing was done, and actions that need the PIN are locked for now.', {
+      ...base, asks: false,
     });
   }
 
@@ -315,8 +392,17 @@ export class Conversation {
     }
     const tier = resolveTier(connector, spec.tier, this.config);
     const base = { intent: u, action: u.action, tier };
+    const request: GuardRequest = {
+      principal: this.principal, connector, action, tier, slots: u.slots,
+      emergencyStop: spec.emergencyStop === true, channel: this.channel,
+    };
+    // Policy and voice rules refuse before anything is read back or confirmed.
+    const refusal = this.guard.check(request);
+    if (refusal) return step('refused', refusal.reason, refusal.speech, { ...base, asks: false });
     if (needsConfirmation(tier, this.config, spec.emergencyStop === true)) {
-      this.pending = { intent: u, connector, action, tier, expiresAt: Number.POSITIVE_INFINITY };
+      this.pending = {
+        intent: u, connector, action, tier, expiresAt: Number.POSITIVE_INFINITY, request,
+      };
       const readback = this.readback(info?.readback ?? null, u);
       const phrase = this.config.dialogue.confirmation_phrase;
       return step('confirmation_requested', null, `${readback} Say ${phrase} to proceed.`, {
@@ -366,5 +452,6 @@ function step(
     tier: more.tier ?? null,
     execute: more.execute ?? null,
     asks: more.asks ?? decision === 'not_understood',
+    ...(more.secretInput ? { secretInput: true } : {}),
   };
 }

@@ -17,6 +17,7 @@ import type { TextToSpeech } from '../tts/types.js';
 import type { WakeDetector, WakeEvent } from '../wake/types.js';
 import { Listener, WAKE_PHRASE, chunksOf, rechunk } from './listener.js';
 import { Conversation, type DialogueStep } from './conversation.js';
+import { ActionGuard } from './guard.js';
 import type { TurnReport } from './report.js';
 
 /** Consecutive failed turns after which live listening gives up. */
@@ -42,9 +43,14 @@ export interface PipelineOptions {
   /** The clock connectors see ("tomorrow" is relative to it). */
   readonly now?: () => Date;
   readonly timeZone: string;
+  /** Where relative secret files (the PIN) resolve; the working directory by default. */
+  readonly baseDir?: string;
 }
 
 const WAKE_WORDS = new Set(WAKE_PHRASE.split(' '));
+
+/** What reports and logs show in place of a secret answer (a spoken PIN). */
+export const SECRET_INPUT = '[secret]';
 
 export function stripWakePhrase(text: string): string {
   const words = text.split(' ').filter(Boolean);
@@ -72,7 +78,12 @@ export class Pipeline {
 
   constructor(private readonly opts: PipelineOptions) {
     const { engines, config } = opts;
-    this.conversation = new Conversation(config, engines.intents, opts.connectors);
+    const guard = ActionGuard.withDefaults(config, {
+      timeZone: opts.timeZone,
+      ...(opts.now ? { now: opts.now } : {}),
+      ...(opts.baseDir ? { baseDir: opts.baseDir } : {}),
+    });
+    this.conversation = new Conversation(config, engines.intents, opts.connectors, guard);
     this.executor = new Executor(opts.connectors, config);
     this.listener = new Listener(engines.wake, engines.vad, engines.stt, endpointerOptions(config));
   }
@@ -202,7 +213,9 @@ export class Pipeline {
     const timings: Record<string, number> = {};
     const understanding = await this.understand(clean, null, timings);
     const transcript = { text: clean, confidence: null };
-    const step = this.conversation.handle({ addressed: true, transcript, understanding, at });
+    const step = this.conversation.handle({
+      addressed: true, transcript, understanding, at, channel: 'text',
+    });
     return this.finish({
       turn, at, durationMs: null, source: text, kind: 'text', wake: null, transcript,
       transcriptEngine: 'text', step, timings,
@@ -229,6 +242,7 @@ export class Pipeline {
         },
       );
       t.timings.action = performance.now() - a0;
+      this.conversation.executed(step, execution);
       step = Conversation.settle(step, execution);
     }
     const reply = step.reply ? await this.speak(step.reply, t.turn, t.timings) : null;
@@ -242,13 +256,20 @@ export class Pipeline {
     this.lastStep = step;
     const report: TurnReport = {
       turn: t.turn,
-      input: { kind: t.kind, source: t.source, durationMs: t.durationMs },
+      input: {
+        kind: t.kind,
+        // Typed text is its own source; a file name says nothing secret.
+        source: step.secretInput && t.kind === 'text' ? SECRET_INPUT : t.source,
+        durationMs: t.durationMs,
+      },
       wake: t.wake && {
         engine: t.wake.engine, keyword: t.wake.keyword, score: round(t.wake.score, 3),
         atMs: Math.round(samplesToMs(t.wake.atSample)),
       },
       transcript: t.transcript && {
-        text: t.transcript.text, engine: t.transcriptEngine ?? 'unknown',
+        // A PIN is never echoed, logged or reported, whatever the log settings.
+        text: step.secretInput ? SECRET_INPUT : t.transcript.text,
+        engine: t.transcriptEngine ?? 'unknown',
         confidence: t.transcript.confidence === null ? null : round(t.transcript.confidence, 3),
       },
       intent: step.intent && {

@@ -23,6 +23,11 @@ const askSchema = z.strictObject({
 });
 const intentSchema = z.strictObject({
   action: z.string().regex(ACTION_RE, 'action must look like connector.action').nullish(),
+  /**
+   * Sentences heard only as the answer to a question the dialogue asks itself (a spoken
+   * PIN): never matched as a command. Matched with matchAnswer(name, 'answer', text).
+   */
+  answer_only: z.boolean().optional(),
   /** Slots a sentence may leave out, asked for when missing (multi-turn). */
   ask: z.record(z.string().regex(NAME_RE, 'slot names are lower_snake_case'), askSchema)
     .optional(),
@@ -215,6 +220,12 @@ function compileFile(ctx: FileContext, stem: string, data: IntentFile): Compiled
       source: `${ctx.file}:${ctx.lineOf(['intents', name])}`,
       ask: new Map(Object.entries(def.ask ?? {}).map(([slot, a]) => [slot, a.question])),
     };
+    if (def.answer_only) {
+      if (def.action || def.ask) {
+        ctx.fail(['intents', name], 'an answer_only intent has no action or ask');
+      }
+      return [{ ...intent, name: `${name}#answer`, answerFor: { intent: name, slot: 'answer' } }];
+    }
     return [intent, ...answerIntents(ctx, intent, def, expansions)];
   });
 }
