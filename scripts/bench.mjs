@@ -151,13 +151,18 @@ console.log('target                                   measured   target  met');
 for (const [, label, value, limit] of targets) {
   console.log(`${label.padEnd(40)} ${String(value).padStart(8)} ${String(limit).padStart(8)}  ${value <= limit ? 'yes' : 'NO'}`);
 }
+// Dangerous tier: sandbox spawn-to-ready against a plain child, and memory per worker.
+const { benchSandbox, printSandbox } = await import('./bench-sandbox.mjs');
+const sandbox = await benchSandbox();
+console.log('');
+printSandbox(sandbox);
 mkdirSync('bench-results', { recursive: true });
 const nlu = {
   sentences: sentences.length, matches_per_second: Math.round(matchTimes.length / (matchWall / 1000)),
   match_p50_ms: +pct(matchTimes, 50).toFixed(4), match_p99_ms: +pct(matchTimes, 99).toFixed(4),
   load_ms: +loadMs.toFixed(1), jsgf_ms: +jsgfMs.toFixed(1), jsgf_chars: grammar.length,
 };
-const out = { date: new Date().toISOString(), turns, correct, stages: summary, rtf, nlu,
+const out = { date: new Date().toISOString(), turns, correct, stages: summary, rtf, nlu, sandbox,
   targets: targets.map(([key, label, value, limit]) => ({ key, label, value, limit, met: value <= limit })) };
 writeFileSync('bench-results/bench.json', `${JSON.stringify(out, null, 2)}\n`);
 console.log('\nwritten to bench-results/bench.json');

@@ -8,6 +8,7 @@ import { closeEngines, createEngines } from '../dialogue/engines.js';
 import { createLogger } from '../log.js';
 import { tierUnavailable } from '../isolation/executor.js';
 import { binaryProbe, probeIsolation, type Probe } from '../isolation/host.js';
+import { probeSandbox } from '../isolation/sandbox/probe.js';
 
 const PS_MODEL = '/usr/share/pocketsphinx/model/en-us';
 
@@ -79,10 +80,18 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   const loaded = loadConfig(values.config);
   const { config } = loaded;
   const engines = [...await probeEngines(), ...await probeConfigured(loaded)];
-  const isolation = probeIsolation();
+  const sandbox = await probeSandbox();
+  const isolation = [...sandbox.layers, ...probeIsolation()];
+  const inTier = {
+    safe: 'runs in the gateway process',
+    elevated: 'runs in the gateway process',
+    dangerous: `runs in a sandbox: namespaces, Landlock ABI ${sandbox.landlockAbi}, seccomp, ` +
+      'rlimits, brokered egress',
+    critical: 'runs in a microVM',
+  };
   const tiers = TIERS.map((tier) => {
-    const why = tierUnavailable(tier, config);
-    return { tier, available: why === null, detail: why ?? 'runs in the gateway process' };
+    const why = tierUnavailable(tier, config, sandbox);
+    return { tier, available: why === null, detail: why ?? inTier[tier] };
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ engines, isolation, tiers })}\n`);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { createConnectors } from '../connectors/registry.js';
+import { createConnectors, sandboxPlans } from '../connectors/registry.js';
 import { closeEngines, createEngines } from '../dialogue/engines.js';
 import { Pipeline, type Engines } from '../dialogue/pipeline.js';
 import { createLogger, type Logger } from '../log.js';
@@ -34,6 +34,7 @@ export async function openSession(
     now: fixedNow ? () => fixedNow : undefined,
     timeZone,
     baseDir,
+    sandboxPlan: sandboxPlans(config, baseDir),
   });
   let closed = false;
   return {

@@ -3,9 +3,10 @@ import { z } from 'zod';
 import type { GatewayConfig } from '../config/load.js';
 import { GatewayError } from '../errors.js';
 import { createCalendarConnector } from './calendar/connector.js';
+import { messagingPlan } from './messaging/plan.js';
 import { MANIFESTS } from './manifests.js';
 import {
-  TIERS, type Connector, type ConnectorManifest, type RegisteredConnector,
+  TIERS, type Connector, type ConnectorManifest, type RegisteredConnector, type SandboxPlan,
 } from './types.js';
 
 /** Connector and action names: how intents name them (`connector.action`). */
@@ -72,4 +73,16 @@ export function createConnectors(
     manifest,
     implementation: implementations.get(manifest.name) ?? null,
   }]));
+}
+
+/**
+ * For each connector that runs in the sandbox, its call plan from configuration: the
+ * endpoints the broker may open, its settings, and its secrets (read per call). Throws
+ * GW_CONNECTOR_CONFIG when the connector is not set up.
+ */
+export function sandboxPlans(
+  config: GatewayConfig,
+  baseDir: string,
+): (connector: string) => SandboxPlan | null {
+  return (connector) => (connector === 'messaging' ? messagingPlan(config, baseDir) : null);
 }

@@ -7,7 +7,9 @@ import type { GatewayConfig } from '../config/load.js';
 import type { RegisteredConnector } from '../connectors/types.js';
 import type { EndpointerOptions, VoiceActivityDetector } from '../endpoint/types.js';
 import { asGatewayError } from '../errors.js';
-import { Executor, type Execution } from '../isolation/executor.js';
+import {
+  DEFAULT_ACTION_TIMEOUT_MS, Executor, type Execution, type ExecutorOptions,
+} from '../isolation/executor.js';
 import type { Logger } from '../log.js';
 import type { LlmUnderstanding } from '../nlu/llm.js';
 import { mayAskLlm, proposalGrounded } from '../nlu/llm-guard.js';
@@ -45,6 +47,8 @@ export interface PipelineOptions {
   readonly timeZone: string;
   /** Where relative secret files (the PIN) resolve; the working directory by default. */
   readonly baseDir?: string;
+  /** Endpoints, settings and secrets of each sandboxed connector's calls. */
+  readonly sandboxPlan?: ExecutorOptions['sandboxPlan'];
 }
 
 const WAKE_WORDS = new Set(WAKE_PHRASE.split(' '));
@@ -84,7 +88,8 @@ export class Pipeline {
       ...(opts.baseDir ? { baseDir: opts.baseDir } : {}),
     });
     this.conversation = new Conversation(config, engines.intents, opts.connectors, guard);
-    this.executor = new Executor(opts.connectors, config);
+    this.executor = new Executor(opts.connectors, config, DEFAULT_ACTION_TIMEOUT_MS,
+      opts.sandboxPlan ? { sandboxPlan: opts.sandboxPlan } : {});
     this.listener = new Listener(engines.wake, engines.vad, engines.stt, endpointerOptions(config));
   }
 
@@ -209,7 +214,7 @@ export class Pipeline {
   async runText(text: string): Promise<TurnReport> {
     const turn = ++this.turn;
     const at = this.clockMs;
-    const clean = text.toLowerCase().trim();
+    const clean = text.trim();
     const timings: Record<string, number> = {};
     const understanding = await this.understand(clean, null, timings);
     const transcript = { text: clean, confidence: null };
@@ -281,6 +286,7 @@ export class Pipeline {
       decision: step.decision,
       reason: step.reason,
       outcome: execution?.outcome ?? null,
+      isolation: execution?.sandbox ?? null,
       reply,
       error: execution?.error ?? null,
       timings: Object.fromEntries(Object.entries(t.timings).map(([k, v]) => [k, round(v, 1)])),

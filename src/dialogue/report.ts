@@ -50,6 +50,11 @@ export interface TurnReport {
   /** Why the turn ended as it did, as a stable code (e.g. `no_wake_word`, `low_confidence`). */
   readonly reason: string | null;
   readonly outcome: Outcome | null;
+  /**
+   * For an action run in the sandbox: its layers (`namespaces`, `landlock`, `seccomp`,
+   * `rlimits`, `broker`) and the Landlock ABI; null otherwise.
+   */
+  readonly isolation: { readonly layers: readonly string[]; readonly landlockAbi: number } | null;
   readonly reply: {
     readonly text: string;
     readonly audio: string | null;

@@ -1,8 +1,15 @@
+import { existsSync } from 'node:fs';
 import type { GatewayConfig } from '../config/load.js';
 import type {
-  ActionContext, ActionResult, RegisteredConnector, Tier,
+  ActionContext, ActionResult, ActionSpec, RegisteredConnector, SandboxPlan, Tier,
 } from '../connectors/types.js';
 import { GatewayError, asGatewayError, type ErrorCode } from '../errors.js';
+import { levelFor } from '../log.js';
+import type { Layers, Limits } from './sandbox/bwrap.js';
+import type { Violation } from './sandbox/classify.js';
+import { connectorWorkerPath } from './sandbox/paths.js';
+import { probeSandbox, type SandboxProbe } from './sandbox/probe.js';
+import { runSandboxed } from './sandbox/run.js';
 
 export type Outcome = 'succeeded' | 'failed' | 'refused' | 'indeterminate';
 
@@ -18,6 +25,25 @@ export interface Execution {
   readonly speech: string;
   readonly data?: unknown;
   readonly error?: { readonly code: ErrorCode; readonly message: string };
+  /** Set when a sandbox layer stopped the connector: which layer, and the evidence. */
+  readonly violation?: Violation;
+  /** The sandbox layers the action ran under (dangerous tier only). */
+  readonly sandbox?: { readonly layers: readonly string[]; readonly landlockAbi: number };
+}
+
+export interface ExecutorOptions {
+  /**
+   * Settings, secrets and endpoints from settings (a configured API URL) per connector for
+   * the dangerous tier, added to the manifest's egress. Secrets reach the worker's stdin only.
+   */
+  readonly sandboxPlan?: (connector: string) => Partial<SandboxPlan> | null | undefined;
+  /** Where a connector's sandboxed module lives; default dist/connectors/<name>/worker.js. */
+  readonly workerModule?: (connector: string) => string;
+  /** The dangerous tier's availability; default: the real probe of this host. */
+  readonly probe?: () => Promise<SandboxProbe>;
+  /** Tests only: switch layers off to show that each works alone; tighter limits. */
+  readonly sandboxLayers?: Layers;
+  readonly sandboxLimits?: Partial<Limits>;
 }
 
 /** Default deadline of one in-process action. */
@@ -27,19 +53,39 @@ export const DEFAULT_ACTION_TIMEOUT_MS = 10_000;
  * Why a tier cannot be provided on this build, or null when it can. Tiers that
  * cannot be provided refuse: nothing ever runs in a weaker tier.
  */
-export function tierUnavailable(tier: Tier, config: GatewayConfig): string | null {
+export function tierUnavailable(
+  tier: Tier,
+  config: GatewayConfig,
+  sandbox: SandboxProbe | null = null,
+): string | null {
   switch (tier) {
     case 'safe':
     case 'elevated':
       return null;
     case 'dangerous':
-      return 'the sandboxed tier for dangerous actions (bubblewrap, seccomp and Landlock) ' +
-        'is not part of this version of the gateway';
+      // Without a probe result the answer is "no": fail closed.
+      return sandbox ? sandbox.unavailable
+        : 'the sandbox for dangerous actions (bubblewrap, seccomp and Landlock) was not probed';
     case 'critical':
       // Both halves are said: enabling the setting alone would not help in this version.
       return 'the microVM tier for critical actions is not part of this version of the gateway' +
         (config.enable_firecracker_sandbox ? '' : ', and enable_firecracker_sandbox is off');
   }
+}
+
+/**
+ * Failures whose messages connectors write to be said as they are (the far side's answer,
+ * an unknown contact); any other failure is said in general words.
+ */
+const SPOKEN_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'GW_REMOTE_AUTH', 'GW_REMOTE_REJECTED', 'GW_REMOTE_RATE_LIMITED', 'GW_REMOTE_UNAVAILABLE',
+  'GW_CONTACT_UNKNOWN', 'GW_CONNECTOR_CONFIG',
+]);
+
+/** A message as the second half of a spoken sentence: lower-case start, one full stop. */
+function spokenMessage(message: string): string {
+  const m = message.trim().replace(/[.\s]+$/, '');
+  return `${m.charAt(0).toLowerCase()}${m.slice(1)}.`;
 }
 
 function refusal(code: ErrorCode, message: string, speech: string): Execution {
@@ -51,6 +97,7 @@ export class Executor {
     private readonly connectors: ReadonlyMap<string, RegisteredConnector>,
     private readonly config: GatewayConfig,
     private readonly timeoutMs = DEFAULT_ACTION_TIMEOUT_MS,
+    private readonly options: ExecutorOptions = {},
   ) {}
 
   async run(request: ActionRequest, ctx: ActionContext): Promise<Execution> {
@@ -60,10 +107,16 @@ export class Executor {
       return refusal('GW_CONNECTOR_UNAVAILABLE', `no action ${request.connector}.${request.action}`,
         'I cannot do that: no connector provides that action.');
     }
-    const missing = tierUnavailable(request.tier, this.config);
+    const probe = request.tier === 'dangerous'
+      ? await (this.options.probe ?? probeSandbox)() : null;
+    const missing = tierUnavailable(request.tier, this.config, probe);
     if (missing) {
       return refusal('GW_TIER_UNAVAILABLE', missing,
         `I did not do it, because ${missing}.`);
+    }
+    if (request.tier === 'dangerous' && probe) {
+      return this.runSandboxed(registered.manifest.name, request.action, spec, request.input, ctx,
+        probe);
     }
     if (!registered.implementation) {
       return refusal('GW_CONNECTOR_UNAVAILABLE', `connector ${request.connector} is not installed`,
@@ -76,6 +129,71 @@ export class Executor {
         'I did not do it, because the request was incomplete.');
     }
     return this.runInProcess(registered, request.action, parsed.data, ctx);
+  }
+
+  /** The dangerous tier: never in process, only through the sandbox, or not at all. */
+  private async runSandboxed(
+    connector: string,
+    action: string,
+    spec: ActionSpec,
+    rawInput: unknown,
+    ctx: ActionContext,
+    probe: SandboxProbe,
+  ): Promise<Execution> {
+    const modulePath = (this.options.workerModule ?? connectorWorkerPath)(connector);
+    if (!existsSync(modulePath)) {
+      return refusal('GW_CONNECTOR_UNAVAILABLE', `connector ${connector} has no sandboxed worker`,
+        `I did not do it, because the ${connector} connector is not installed.`);
+    }
+    const parsed = spec.input.safeParse(rawInput);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => i.message).join('; ');
+      return refusal('GW_ACTION_INPUT_INVALID', problems,
+        'I did not do it, because the request was incomplete.');
+    }
+    const manifest = this.connectors.get(connector)?.manifest;
+    let plan: Partial<SandboxPlan>;
+    try {
+      plan = this.options.sandboxPlan?.(connector) ?? {};
+    } catch (err) {
+      // Not set up (no token, no endpoint): nothing is started for a call that cannot work.
+      const e = asGatewayError(err, 'GW_CONNECTOR_CONFIG');
+      return refusal(e.code, e.message, `I did not do it: ${spokenMessage(e.message)}`);
+    }
+    const layers = this.options.sandboxLayers;
+    const used = Object.entries(layers ?? { namespaces: true, landlock: true, seccomp: true,
+      rlimits: true }).filter(([, on]) => on).map(([name]) => name);
+    const sandbox = { layers: [...used, 'broker'], landlockAbi: probe.landlockAbi };
+    const log = ctx.log.child({ connector, action, tier: 'dangerous' });
+    const r = await runSandboxed({
+      connector, action, input: parsed.data, modulePath,
+      // A configured endpoint (a self-hosted or test API) replaces the manifest's default.
+      endpoints: plan.endpoints ?? manifest?.egress ?? [],
+      settings: plan.settings ?? {}, secrets: plan.secrets ?? {},
+      now: ctx.now, timeZone: ctx.timeZone, principal: ctx.principal, signal: ctx.signal,
+      deadlineMs: this.timeoutMs, log, bwrap: probe.bwrap ?? 'bwrap', cgroupNs: probe.cgroupNs,
+      layers, limits: this.options.sandboxLimits,
+    });
+    log[levelFor(r.outcome === 'succeeded' ? 'ok' : r.violation ? 'refused' : 'failed')]({
+      outcome: r.outcome, code: r.error?.code ?? null, layer: r.violation?.layer ?? null,
+      readyMs: r.readyMs === null ? null : Math.round(r.readyMs), egress: r.egress,
+    }, 'sandboxed action finished');
+    if (r.outcome === 'succeeded') {
+      const checked = spec.output?.safeParse(r.data);
+      if (checked && !checked.success) {
+        return { outcome: 'failed', speech: 'Sorry, that did not work.', sandbox,
+          error: { code: 'GW_ACTION_OUTPUT_INVALID',
+            message: checked.error.issues.map((i) => i.message).join('; ') } };
+      }
+      return { outcome: 'succeeded', speech: r.speech ?? '', data: checked?.data ?? r.data,
+        sandbox };
+    }
+    const speech = r.violation
+      ? 'I stopped that connector: it tried something its sandbox does not allow.'
+      : r.error && SPOKEN_FAILURES.has(r.error.code)
+        ? `That did not work: ${spokenMessage(r.error.message)}`
+        : 'Sorry, that did not work.';
+    return { outcome: r.outcome, speech, error: r.error, violation: r.violation, sandbox };
   }
 
   private async runInProcess(

@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import path from 'node:path';
 
 export interface Probe {
@@ -7,14 +7,6 @@ export interface Probe {
   readonly detail: string;
   /** What to install or enable when it is missing. */
   readonly fix: string | null;
-}
-
-function readText(file: string): string | null {
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch {
-    return null;
-  }
 }
 
 /** The first executable called `name` on PATH, or null. */
@@ -42,42 +34,13 @@ export function binaryProbe(name: string, pkg: string, purpose: string): Probe {
   };
 }
 
-/** What the host offers the isolation tiers. Reads /proc and /sys only; runs nothing. */
+/**
+ * What the host offers the microVM tier. Reads /dev only; runs nothing. The dangerous tier's
+ * layers are probed for real by src/isolation/sandbox/probe.ts.
+ */
 export function probeIsolation(): Probe[] {
-  const maxUserNs = readText('/proc/sys/user/max_user_namespaces');
-  const usernsClone = readText('/proc/sys/kernel/unprivileged_userns_clone');
-  const apparmorRestrict = readText('/proc/sys/kernel/apparmor_restrict_unprivileged_userns');
-  const userns = maxUserNs !== null && Number(maxUserNs) > 0
-    && usernsClone !== '0' && apparmorRestrict !== '1';
-  const lsm = readText('/sys/kernel/security/lsm') ?? '';
-  const seccomp = /^Seccomp:\s/m.test(readText('/proc/self/status') ?? '');
   const kvm = existsSync('/dev/kvm');
   return [
-    {
-      name: 'user namespaces',
-      ok: userns,
-      detail: userns ? `max_user_namespaces=${maxUserNs}` : 'restricted or disabled',
-      fix: userns
-        ? null
-        : 'enable unprivileged user namespaces (sysctl user.max_user_namespaces, ' +
-          'kernel.apparmor_restrict_unprivileged_userns=0)',
-    },
-    binaryProbe('bwrap', 'bubblewrap', 'dangerous-tier sandbox'),
-    {
-      name: 'landlock',
-      ok: lsm.split(',').includes('landlock'),
-      detail: lsm ? `active LSMs: ${lsm}`
-        : 'unknown: /sys/kernel/security/lsm is unreadable (securityfs not mounted)',
-      fix: lsm.includes('landlock')
-        ? null
-        : 'boot a kernel with CONFIG_SECURITY_LANDLOCK and lsm=landlock',
-    },
-    {
-      name: 'seccomp',
-      ok: seccomp,
-      detail: seccomp ? 'available' : 'not reported by the kernel',
-      fix: seccomp ? null : 'boot a kernel with CONFIG_SECCOMP_FILTER',
-    },
     {
       name: 'kvm',
       ok: kvm,

@@ -238,7 +238,40 @@ export function matchAnswer(
       return { kind: 'not_understood', reason: 'negated' };
     }
   }
-  return matchTokens(set, toks, answers);
+  return withTypedFreeText(matchTokens(set, toks, answers), text);
+}
+
+/**
+ * The words of `text` as typed (case, punctuation) whose normalised form is `value`: the
+ * last such run, since a free-text slot ends its sentence. Null when there is none.
+ */
+function typedSpan(text: string, value: string): string | null {
+  const want = value.split(' ');
+  const words = [...text.matchAll(/\S+/g)];
+  for (let i = words.length - 1; i >= 0; i -= 1) {
+    const start = words[i]?.index ?? 0;
+    for (let j = i; j < words.length; j += 1) {
+      const w = words[j];
+      if (w === undefined) break;
+      const span = text.slice(start, w.index + w[0].length);
+      const toks = normalise(span);
+      if (toks.length > want.length) break;
+      if (toks.length === want.length && toks.every((t, k) => t === want[k])) return span;
+    }
+  }
+  return null;
+}
+
+/** Free text keeps the words as they were typed ("I'll be late."), not their match form. */
+function withTypedFreeText(u: Understanding, text: string): Understanding {
+  if (u.kind !== 'intent' || u.freeText === undefined) return u;
+  const slots = { ...u.slots };
+  for (const slot of Object.keys(u.freeText)) {
+    const value = slots[slot];
+    const typed = typeof value === 'string' ? typedSpan(text, value) : null;
+    if (typed !== null) slots[slot] = typed.trim();
+  }
+  return { ...u, slots };
 }
 
 /**
@@ -256,7 +289,7 @@ export function matchText(set: CompiledSet, text: string): Understanding {
       return { kind: 'not_understood', reason: 'negated' };
     }
   }
-  const u = matchTokens(set, toks);
+  const u = withTypedFreeText(matchTokens(set, toks), text);
   const parts = u.kind === 'not_understood' && u.reason === 'no_match'
     ? splitCommands(set, toks) : null;
   if (parts === null) return u;

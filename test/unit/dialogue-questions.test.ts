@@ -33,24 +33,24 @@ function talk(...texts: (string | null)[]): DialogueStep[] {
 
 describe('questions about a command left incomplete', () => {
   it('asks for each missing number in turn, then reads every slot back', () => {
-    const [a, b, c] = talk('close the breaker', 'seven', 'at substation twelve');
+    const [a, b, c] = talk('close the breaker', 'breaker seven', 'at substation twelve');
     expect(a).toMatchObject({ decision: 'clarification_requested', reason: 'missing_slot',
-      reply: 'Which breaker?', asks: true, execute: null });
-    expect(b).toMatchObject({ decision: 'clarification_requested', reply: 'At which substation?' });
+      reply: 'Which breaker? Say breaker and its number.', asks: true, execute: null });
+    expect(b).toMatchObject({ decision: 'clarification_requested', reply: 'At which substation? Say substation and its number.' });
     expect(c?.decision).toBe('confirmation_requested');
     expect(c?.intent?.slots).toEqual({ operation: 'close', breaker: 7, substation: 12 });
     expect(c?.reply).toBe('Close breaker seven at substation twelve. Say confirm to proceed.');
   });
 
   it('runs nothing until the confirmation that follows the last answer', () => {
-    const steps = talk('close breaker seven', 'twelve', 'confirm');
+    const steps = talk('close breaker seven', 'substation twelve', 'confirm');
     expect(steps.slice(0, 2).map((s) => s.execute)).toEqual([null, null]);
     expect(steps[2]?.execute).toEqual({ connector: 'scada_dnp3', action: 'operate',
       input: { operation: 'close', breaker: 7, substation: 12 }, confirmed: true });
   });
 
   it('says the range for an answer outside it, and drops the question', () => {
-    const [, b, c] = talk('close breaker seven', 'substation one hundred', 'twelve');
+    const [, b, c] = talk('close breaker seven', 'substation one hundred', 'substation twelve');
     expect(b).toMatchObject({ decision: 'refused', reason: 'out_of_range',
       reply: 'Substation must be from one to ninety nine.' });
     expect(c?.reason).toBe('no_match');
@@ -100,7 +100,7 @@ describe('which one?', () => {
   });
 
   it('asks for the body after the contact is chosen', () => {
-    const [, b, c] = talk('message sam', 'second', 'call me back');
+    const [, b, c] = talk('message sam', 'the second one', 'call me back');
     expect(b).toMatchObject({ reason: 'missing_slot', reply: 'What should the message say?' });
     expect(c?.intent?.slots).toEqual({ contact: 'sam_patel', body: 'call me back' });
   });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { validateConfig } from '../../src/config/load.js';
 import type { ActionContext, Connector, RegisteredConnector, Tier } from '../../src/connectors/types.js';
 import { Executor } from '../../src/isolation/executor.js';
+import type { SandboxProbe } from '../../src/isolation/sandbox/probe.js';
 import { createLogger } from '../../src/log.js';
 
 function registry(tier: Tier, run: Connector['run']): Map<string, RegisteredConnector> {
@@ -28,15 +29,33 @@ describe('executor', () => {
 
   it('refuses dangerous and critical tiers it cannot provide, never running the action', async () => {
     let ran = 0;
+    const missing: SandboxProbe = { unavailable: 'the sandbox ...: bubblewrap (apt-get install bubblewrap)',
+      layers: [], bwrap: null, landlockAbi: 0, cgroupNs: false };
     const ex = new Executor(registry('critical', async () => {
       ran += 1;
       return { speech: 'done' };
-    }), config);
+    }), config, undefined, { probe: async () => missing });
     for (const tier of ['dangerous', 'critical'] as const) {
       const r = await ex.run({ connector: 'demo', action: 'act', input: { n: 1 }, tier }, ctx);
       expect(r.outcome).toBe('refused');
       expect(r.error?.code).toBe('GW_TIER_UNAVAILABLE');
+      if (tier === 'dangerous') expect(r.error?.message).toContain('apt-get install bubblewrap');
     }
+    expect(ran).toBe(0);
+  });
+
+  it('never runs a dangerous action in process, even when the sandbox is available', async () => {
+    let ran = 0;
+    const available: SandboxProbe = { unavailable: null, layers: [], bwrap: '/usr/bin/bwrap',
+      landlockAbi: 7, cgroupNs: false };
+    const ex = new Executor(registry('dangerous', async () => {
+      ran += 1;
+      return { speech: 'done' };
+    }), config, undefined, { probe: async () => available,
+      workerModule: () => '/nonexistent/worker.js' });
+    const r = await ex.run({ connector: 'demo', action: 'act', input: { n: 1 }, tier: 'dangerous' }, ctx);
+    expect(r.outcome).toBe('refused');
+    expect(r.error?.code).toBe('GW_CONNECTOR_UNAVAILABLE');
     expect(ran).toBe(0);
   });
 

@@ -75,8 +75,9 @@ describe('money, amount and ordinal slots', () => {
 
 describe('free-text slots', () => {
   it('says whether the words are an offline phrase or dictation', () => {
+    // The phrase is recognised in its match form; the body keeps the words as typed.
     expect(set.match("tell mum I'm on my way")).toMatchObject({
-      slots: { contact: 'mum', body: "i'm on my way" }, freeText: { body: 'offline_phrase' },
+      slots: { contact: 'mum', body: "I'm on my way" }, freeText: { body: 'offline_phrase' },
     });
     expect(set.match('tell mum the pump is down')).toMatchObject({
       freeText: { body: 'dictation' },

@@ -1,0 +1,254 @@
+/**
+ * One call in the dangerous tier: start the broker, start bubblewrap with the helper and the
+ * worker, hand over the request (secrets included) once the worker is ready, collect one
+ * response, and turn whatever happened into an outcome. The host kills the whole sandbox on
+ * its deadline or on cancellation; it never trusts the worker to stop by itself.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import type { Endpoint } from '../../connectors/types.js';
+import { ERROR_CODES, type ErrorCode } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { Outcome } from '../executor.js';
+import { EgressBroker, type BrokerStats } from './broker.js';
+import {
+  ALL_LAYERS, DEFAULT_LIMITS, bwrapArgs, readableFor, type Layers, type Limits,
+} from './bwrap.js';
+import {
+  signalOfStatus, violationFromError, violationFromSignal, type Violation,
+} from './classify.js';
+import { FrameReader, encodeFrame } from './frame.js';
+import { nodeRuntimeFiles, projectRoot, sandboxHelperPath, workerRuntimePath } from './paths.js';
+import type { WorkerRequest, WorkerResponse } from './worker.js';
+
+/** The unprivileged host user the sandbox runs as when the gateway runs as root. */
+export const SANDBOX_UID = 65_534;
+/** Diagnostic output kept from the sandbox (the helper's and bwrap's own messages). */
+const MAX_STDERR_BYTES = 4096;
+
+export interface SandboxCall {
+  readonly connector: string;
+  readonly action: string;
+  readonly input: unknown;
+  readonly modulePath: string;
+  readonly endpoints: readonly Endpoint[];
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly secrets: Readonly<Record<string, string>>;
+  readonly now: Date;
+  readonly timeZone: string;
+  readonly principal: string;
+  readonly signal: AbortSignal;
+  readonly deadlineMs: number;
+  readonly log: Logger;
+  readonly bwrap: string;
+  readonly cgroupNs: boolean;
+  readonly layers?: Layers;
+  readonly limits?: Partial<Limits>;
+  readonly maxConnections?: number;
+  /** Called with bubblewrap's host pid once the worker is ready (the bench measures it). */
+  readonly onReady?: (pid: number) => void;
+}
+
+export interface SandboxResult {
+  readonly outcome: Outcome;
+  readonly speech?: string;
+  readonly data?: unknown;
+  readonly error?: { readonly code: ErrorCode; readonly message: string };
+  readonly violation?: Violation;
+  readonly egress: BrokerStats;
+  readonly readyMs: number | null;
+}
+
+/** Replaces every secret value in a text that may be shown or logged. */
+export function redactSecrets(text: string, secrets: Readonly<Record<string, string>>): string {
+  let out = text;
+  for (const value of Object.values(secrets)) {
+    if (value.length >= 4) out = out.split(value).join('[redacted]');
+  }
+  return out;
+}
+
+interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+export async function runSandboxed(call: SandboxCall): Promise<SandboxResult> {
+  const layers = call.layers ?? ALL_LAYERS;
+  const limits = { ...DEFAULT_LIMITS, ...call.limits };
+  const root = getuidSafe() === 0;
+  const owner = root ? { uid: SANDBOX_UID, gid: SANDBOX_UID } : undefined;
+  let broker: EgressBroker;
+  try {
+    broker = await EgressBroker.start({ connector: call.connector, endpoints: call.endpoints,
+      log: call.log, maxConnections: call.maxConnections, owner });
+  } catch (err) {
+    const egress = { attempts: 0, allowed: 0, denied: 0, connected: 0 };
+    return { outcome: 'refused', egress, readyMs: null,
+      error: { code: 'GW_SANDBOX_FAILED', message: `egress broker: ${String(err)}` } };
+  }
+  try {
+    return await supervise(call, broker, layers, limits, owner);
+  } finally {
+    await broker.close();
+  }
+}
+
+function getuidSafe(): number | null {
+  return typeof process.getuid === 'function' ? process.getuid() : null;
+}
+
+async function supervise(
+  call: SandboxCall, broker: EgressBroker, layers: Layers, limits: Limits,
+  owner: { uid: number; gid: number } | undefined,
+): Promise<SandboxResult> {
+  const dist = path.join(projectRoot(), 'dist');
+  const args = bwrapArgs({
+    runtime: nodeRuntimeFiles(), helper: sandboxHelperPath(), workerRuntime: workerRuntimePath(),
+    readable: readableFor(dist, call.modulePath), modulePath: call.modulePath,
+    brokerSocket: broker.socketPath, layers, limits, cgroupNs: call.cgroupNs,
+  });
+  const started = performance.now();
+  // detached: bwrap leads its own process group, so one kill reaches all of it; bwrap's
+  // --die-with-parent then takes the sandbox's pid namespace down with it.
+  const child = spawn(call.bwrap, args, {
+    stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: {}, ...owner,
+  });
+  let readyMs: number | null = null;
+  let delivered = false;
+  let response: WorkerResponse | null = null;
+  let protocolError: string | null = null;
+  let killedBy: 'deadline' | 'cancelled' | 'protocol' | null = null;
+  let stderr = '';
+  const reader = new FrameReader();
+  const kill = (why: NonNullable<typeof killedBy>): void => {
+    if (killedBy || child.exitCode !== null || child.pid === undefined) return;
+    killedBy = why;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  child.stdin.on('error', () => {}); // EPIPE when the worker died first: reported by exit
+  child.stderr.on('data', (chunk: Buffer) => {
+    if (stderr.length < MAX_STDERR_BYTES) stderr += chunk.toString('utf8');
+  });
+  child.stdout.on('data', (chunk: Buffer) => {
+    let frames: unknown[];
+    try {
+      frames = reader.push(chunk);
+    } catch (err) {
+      protocolError = String(err);
+      kill('protocol');
+      return;
+    }
+    for (const frame of frames) {
+      if (readyMs === null) {
+        readyMs = performance.now() - started;
+        if (child.pid !== undefined) call.onReady?.(child.pid);
+        child.stdin.end(encodeFrame(request(call)), () => { delivered = true; });
+      } else if (response === null) {
+        response = frame as WorkerResponse;
+      }
+    }
+  });
+  const timer = setTimeout(() => kill('deadline'), call.deadlineMs);
+  const onAbort = (): void => kill('cancelled');
+  if (call.signal.aborted) onAbort();
+  call.signal.addEventListener('abort', onAbort, { once: true });
+  const exit = await new Promise<Exit>((resolve) => {
+    child.once('error', (err) => {
+      protocolError = `cannot start bubblewrap: ${err.message}`;
+      resolve({ code: null, signal: null });
+    });
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  clearTimeout(timer);
+  call.signal.removeEventListener('abort', onAbort);
+  return judge({ call, layers, exit, readyMs, delivered, response, protocolError, killedBy,
+    stderr, egress: { ...broker.stats } });
+}
+
+function request(call: SandboxCall): WorkerRequest {
+  return {
+    action: call.action, input: call.input, settings: { ...call.settings },
+    secrets: { ...call.secrets }, now: call.now.toISOString(), timeZone: call.timeZone,
+    principal: call.principal,
+  };
+}
+
+interface Evidence {
+  readonly call: SandboxCall;
+  readonly layers: Layers;
+  readonly exit: Exit;
+  readonly readyMs: number | null;
+  readonly delivered: boolean;
+  readonly response: WorkerResponse | null;
+  readonly protocolError: string | null;
+  readonly killedBy: 'deadline' | 'cancelled' | 'protocol' | null;
+  readonly stderr: string;
+  readonly egress: BrokerStats;
+}
+
+function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, code);
+}
+
+/** Connector errors after which the far side may or may not have acted. */
+const UNKNOWN_OUTCOME: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'GW_REMOTE_UNAVAILABLE', 'GW_ACTION_TIMEOUT', 'GW_CONNECTOR_FAILED',
+]);
+
+/** Turns what was observed into an outcome; see the module comment for the rules. */
+function judge(e: Evidence): SandboxResult {
+  const base = { egress: e.egress, readyMs: e.readyMs };
+  const secrets = e.call.secrets;
+  // Anything may have happened once the request was in and a connection was open.
+  const uncertain: Outcome = e.egress.connected > 0 ? 'indeterminate' : 'failed';
+  if (e.response?.ok === true) {
+    return { ...base, outcome: 'succeeded', speech: e.response.speech, data: e.response.data };
+  }
+  if (e.killedBy === 'deadline' || e.killedBy === 'cancelled') {
+    const what = e.killedBy === 'deadline' ? 'the action passed its deadline' : 'cancelled';
+    return { ...base, outcome: e.delivered ? 'indeterminate' : 'failed',
+      error: { code: 'GW_ACTION_TIMEOUT', message: `${what}; the sandbox was killed` } };
+  }
+  const violate = (v: Violation): SandboxResult => ({ ...base, outcome: uncertain, violation: v,
+    error: { code: 'GW_SANDBOX_VIOLATION', message: `${v.layer}: ${v.evidence}` } });
+  if (e.egress.denied > 0) {
+    return violate({ layer: 'broker', evidence: `${e.egress.denied} egress attempt(s) refused` });
+  }
+  if (e.response && !e.response.ok) {
+    const v = violationFromError(e.response.error, e.layers);
+    if (v) return violate(v);
+    const message = redactSecrets(e.response.error.message, secrets);
+    const own = e.response.error.code;
+    if (own !== null && isErrorCode(own)) {
+      // The connector knows what happened: the far side refused (nothing was done), or it
+      // could not tell (no answer after the request went out).
+      const unknown = UNKNOWN_OUTCOME.has(own) && e.egress.connected > 0;
+      const outcome: Outcome = unknown ? 'indeterminate' : 'failed';
+      return { ...base, outcome, error: { code: own, message } };
+    }
+    return { ...base, outcome: uncertain, error: { code: 'GW_CONNECTOR_FAILED', message } };
+  }
+  const signal = signalOfStatus(e.exit.code);
+  if (e.delivered && signal !== null) {
+    const v = violationFromSignal(signal);
+    if (v) return violate(v);
+  }
+  const diagnostic = redactSecrets(firstLines(e.stderr), secrets);
+  if (!e.delivered) {
+    const why = e.protocolError ?? (diagnostic || `exit status ${String(e.exit.code)}`);
+    return { ...base, outcome: 'refused',
+      error: { code: 'GW_SANDBOX_FAILED', message: `the sandbox did not start: ${why}` } };
+  }
+  const how = e.protocolError ?? `exit status ${String(e.exit.code)}` +
+    (signal !== null ? ` (signal ${signal})` : '');
+  return { ...base, outcome: uncertain, error: { code: 'GW_SANDBOX_CRASHED', message: how } };
+}
+
+function firstLines(text: string): string {
+  return text.split('\n').filter(Boolean).slice(0, 3).join(' / ').slice(0, 500);
+}

@@ -1,0 +1,128 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { TurnReport } from '../../src/dialogue/report.js';
+import { WhatsAppServer } from '../support/whatsapp-server.js';
+import { ROOT, UTTERANCES } from './harness.js';
+
+// A message, typed and spoken, sent from inside the dangerous-tier sandbox through the
+// host's broker to a local server that checks the WhatsApp Cloud API request shape.
+const run = promisify(execFile);
+const GATEWAY = path.join(ROOT, 'bin/gateway.js');
+const TOKEN = 'EAAG-test-token-7f3a9c';
+const PHONE_ID = '106540352242922';
+const NIGHT_SHIFT = '+447700900123';
+
+let server: WhatsAppServer;
+let dir: string;
+let configFile: string;
+
+async function gateway(...args: string[]): Promise<{ lines: TurnReport[]; stderr: string }> {
+  const { stdout, stderr } = await run(process.execPath,
+    [GATEWAY, ...args.slice(0, 1), '--json', '-c', configFile, '--out', dir, ...args.slice(1)],
+    { cwd: ROOT, maxBuffer: 16 << 20, env: { ...process.env, TZ: 'Europe/London' } });
+  return { lines: stdout.trim().split('\n').map((l) => JSON.parse(l) as TurnReport), stderr };
+}
+
+/** espeak-ng says "hey jarvis" and the command, laid out as the shipped fixtures are. */
+async function spoken(text: string, file: string): Promise<string> {
+  const part = (name: string): string => path.join(dir, name);
+  const sox = ['-R', '-D', '-V1'];
+  const to16k = ['-r', '16000', '-c', '1', '-b', '16', '-e', 'signed-integer'];
+  await run('espeak-ng', ['-v', 'en-us+f2', '-s', '150', '-w', part('w.wav'), 'hey jarvis']);
+  await run('espeak-ng', ['-v', 'en-us+f2', '-s', '150', '-w', part('c.wav'), '--', text]);
+  for (const [name, secs] of [['lead', 0.3], ['gap', 0.4], ['tail', 0.8]] as const) {
+    await run('sox', [...sox, '-n', ...to16k, part(`${name}.wav`), 'trim', '0', String(secs)]);
+  }
+  for (const name of ['w', 'c']) {
+    await run('sox', [...sox, part(`${name}.wav`), ...to16k, part(`${name}16.wav`)]);
+  }
+  const out = part(file);
+  await run('sox', [...sox, ...['lead', 'w16', 'gap', 'c16', 'tail'].map((n) => part(`${n}.wav`)),
+    out]);
+  return out;
+}
+
+beforeAll(async () => {
+  server = await WhatsAppServer.start({ token: TOKEN, phoneNumberId: PHONE_ID });
+  dir = await mkdtemp(path.join(tmpdir(), 'gw-messaging-'));
+  await writeFile(path.join(dir, 'token'), `${TOKEN}\n`);
+  configFile = path.join(dir, 'gateway.toml');
+  await writeFile(configFile, [
+    '[connectors.messaging]',
+    `base_url = "${server.baseUrl}"`,
+    `phone_number_id = "${PHONE_ID}"`,
+    `token_file = "${path.join(dir, 'token')}"`,
+    '[connectors.messaging.contacts]',
+    `night_shift = "${NIGHT_SHIFT}"`,
+    'mum = "+447700900456"',
+    '[policy.principals.local]',
+    'allow = ["*"]',
+    'contacts = ["night_shift"]',
+  ].join('\n'));
+});
+afterAll(async () => {
+  await server.close();
+  await rm(dir, { recursive: true, force: true });
+});
+beforeEach(() => {
+  server.requests.length = 0;
+});
+
+describe('messaging through the sandbox', () => {
+  it('sends exactly one documented request after "confirm", and names the tier and layers',
+    async () => {
+      const { lines, stderr } = await gateway('say',
+        'send a whatsapp message to the night shift saying I will be late', 'confirm');
+      const [ask, done] = lines;
+      expect(ask).toMatchObject({ decision: 'confirmation_requested', tier: 'dangerous' });
+      expect(ask?.reply?.text).toBe(
+        'Send the night shift the message: I will be late. Say confirm to proceed.');
+      expect(done).toMatchObject({ decision: 'executed', outcome: 'succeeded', tier: 'dangerous',
+        isolation: { layers: ['namespaces', 'landlock', 'seccomp', 'rlimits', 'broker'] } });
+      expect(server.requests).toHaveLength(1);
+      const [req] = server.requests;
+      expect(req?.problems).toEqual([]);
+      expect(req?.json).toMatchObject({ to: NIGHT_SHIFT, text: { body: 'I will be late' } });
+      // Neither the token nor the message reaches the log at default settings.
+      expect(stderr).toContain('egress attempt');
+      expect(stderr).not.toContain(TOKEN);
+      expect(stderr).not.toMatch(/will be late/i);
+    });
+
+  it('sends nothing when the answer is not "confirm"', async () => {
+    const { lines } = await gateway('say', 'tell the night shift call me back', 'no');
+    expect(lines[1]?.decision).toBe('cancelled');
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('refuses a contact outside the allowlist before asking to confirm', async () => {
+    const { lines } = await gateway('say', "tell mum i'm on my way");
+    expect(lines[0]).toMatchObject({ decision: 'refused', reason: 'policy.allowlist.contact' });
+    expect(lines[0]?.reply?.text).toMatch(/contact/);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('says what the far side answered when it refuses', async () => {
+    server.answerNext({ status: 401, body: { error: { message: 'Invalid OAuth access token.',
+      type: 'OAuthException', code: 190, fbtrace_id: 'Atest' } } });
+    const { lines } = await gateway('say', 'tell the night shift thank you', 'confirm');
+    expect(lines[1]).toMatchObject({ outcome: 'failed', error: { code: 'GW_REMOTE_AUTH' } });
+    expect(lines[1]?.reply?.text).not.toBe('Sorry, that did not work.');
+  });
+
+  it('works spoken, offline, for one of the short replies', async () => {
+    const wav = await spoken('send a whatsapp message to the night shift saying i will be late',
+      'message.wav');
+    const confirm = path.join(UTTERANCES, 'followup_confirm__en-us+f3_185.wav');
+    const { lines } = await gateway('replay', wav, confirm);
+    expect(lines[0]?.intent).toMatchObject({ name: 'messaging.send',
+      slots: { contact: 'night_shift', body: 'i will be late' } });
+    expect(lines[1]).toMatchObject({ decision: 'executed', outcome: 'succeeded' });
+    expect(server.requests).toHaveLength(1);
+    expect(server.requests[0]?.json).toMatchObject({ text: { body: 'i will be late' } });
+  });
+});
