@@ -168,11 +168,21 @@ export class Conversation {
     const u = input.understanding;
     if (u?.kind === 'intent' && u.intent === 'system.repeat') return this.repeat(pending, u);
     if (pending && 'slot' in pending && !(u && this.isEmergencyStop(u))) {
-      const out = answerQuestion(pending, input.transcript.text, u, this.intents);
+      const answered = answerQuestion(pending, input.transcript.text, u, this.intents);
+      const phrases = this.offlinePhrases(pending.intent.intent, pending.slot);
+      // Dictation where only the short replies can be heard is no answer.
+      const out = answered.kind === 'resolved' && phrases
+        && answered.match.freeText?.[pending.slot] === 'dictation'
+        ? { kind: 'cancel', reason: 'unclear_answer' } as const : answered;
       switch (out.kind) {
         case 'resolved': return this.command(out.match);
         case 'out_of_range': return step('refused', 'out_of_range', outOfRange(out.understanding));
-        case 'cancel': return this.cancel(pending, out.reason);
+        case 'cancel':
+          if (phrases === null || out.reason !== 'unclear_answer') {
+            return this.cancel(pending, out.reason);
+          }
+          return { ...this.cancel(pending, 'dictation_offline'),
+            reply: `Offline, I can only send one of these: ${listOr(phrases)}. Nothing was sent.` };
         case 'new_command': return this.handleNew(u, null);
       }
     }
@@ -268,6 +278,15 @@ export class Conversation {
     });
     const text = slots.length ? `${name}, ${slots.join(', ')}.` : `${name}.`;
     return text.charAt(0).toUpperCase() + text.slice(1);
+  }
+
+  /**
+   * The phrases a free-text slot can take when the answer is spoken to the offline
+   * recogniser (whose grammar holds no dictation); null when typed, or with an open engine.
+   */
+  private offlinePhrases(intent: string, slot: string): readonly string[] | null {
+    if (this.channel !== 'voice' || this.config.stt.engine !== 'pocketsphinx') return null;
+    return this.intents.intents.find((i) => i.name === intent)?.freeText?.[slot] ?? null;
   }
 
   private isEmergencyStop(u: Understanding): boolean {
@@ -380,9 +399,10 @@ export class Conversation {
     if (missing !== null) {
       // Asked one slot at a time; nothing is read back or run before every slot is known.
       this.question = { kind: 'slot', intent: u, slot: missing, options: [], expiresAt: Infinity };
-      return step('clarification_requested', 'missing_slot', info?.ask?.[missing] ?? SORRY, {
-        intent: u, action: u.action, asks: true,
-      });
+      const phrases = this.offlinePhrases(u.intent, missing);
+      const offline = phrases ? ` Offline, I can send: ${listOr(phrases)}.` : '';
+      return step('clarification_requested', 'missing_slot',
+        `${info?.ask?.[missing] ?? SORRY}${offline}`, { intent: u, action: u.action, asks: true });
     }
     const [connector = '', action = ''] = u.action.split('.', 2);
     const spec = this.connectors.get(connector)?.manifest.actions[action];
@@ -431,6 +451,13 @@ function outOfRange(u: NotUnderstood): string {
   const name = d.slot.replace(/_/g, ' ');
   const text = `${name} must be from ${spoken(d.min)} to ${spoken(d.max)}.`;
   return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** "a, b or c" */
+function listOr(items: readonly string[]): string {
+  const head = items.slice(0, -1);
+  const last = items.at(-1) ?? '';
+  return head.length > 0 ? `${head.join(', ')} or ${last}` : last;
 }
 
 function spoken(n: number): string {

@@ -207,6 +207,13 @@ export class Pipeline {
     if (!proposalGrounded(text, proposed.slots)) {
       return { kind: 'not_understood', reason: 'llm_ungrounded' };
     }
+    // Held to the same lists and ranges as a template match: "breaker one hundred" is
+    // refused with the range said, and a contact no list holds is not guessed at.
+    const outside = this.opts.engines.intents.slotOutside(proposed.intent, proposed.slots);
+    if (outside?.kind === 'range') {
+      return { kind: 'not_understood', reason: 'out_of_range', detail: outside.detail };
+    }
+    if (outside) return { kind: 'not_understood', reason: 'llm_unknown_value' };
     return proposed;
   }
 

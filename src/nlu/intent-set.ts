@@ -3,7 +3,31 @@ import { compileIntentDir } from './load.js';
 import { matchAnswer, matchText } from './matcher.js';
 import type { CompiledIntent, CompiledSet, SlotList } from './model.js';
 import { renderTemplate } from './render.js';
-import type { IntentInfo, IntentSet, JsgfOptions, SlotValue, Understanding } from './types.js';
+import type {
+  IntentInfo, IntentSet, JsgfOptions, SlotOutside, SlotValue, Understanding,
+} from './types.js';
+
+/** How a value does not fit its slot's list; null when it fits. */
+function outsideList(list: SlotList, slot: string, value: SlotValue): SlotOutside | null {
+  const amount = typeof value === 'object' ? value.amount : value;
+  const range = (min: number, max: number): SlotOutside =>
+    ({ kind: 'range', detail: { slot, min, max } });
+  switch (list.kind) {
+    case 'range':
+    case 'ordinal':
+      return typeof amount === 'number' && Number.isInteger(amount)
+        && amount >= list.from && amount <= list.to ? null : range(list.from, list.to);
+    case 'number':
+    case 'currency':
+      return typeof amount === 'number' && amount >= list.min && amount <= list.max
+        && (list.kind === 'currency' || list.decimals || Number.isInteger(amount))
+        ? null : range(list.min, list.max);
+    case 'values':
+      return list.values.some((v) => v.out === value) ? null : { kind: 'unknown_value', slot };
+    case 'free_text':
+      return null;
+  }
+}
 
 function freeTextSlots(intent: CompiledIntent): Record<string, readonly string[]> | null {
   let out: Record<string, readonly string[]> | null = null;
@@ -42,6 +66,17 @@ class CompiledIntentSet implements IntentSet {
 
   match(text: string): Understanding {
     return matchText(this.set, text);
+  }
+
+  slotOutside(intent: string, slots: Readonly<Record<string, SlotValue>>): SlotOutside | null {
+    const compiled = this.set.intents.find((i) => i.name === intent && !i.answerFor);
+    if (compiled === undefined) return null;
+    for (const [slot, value] of Object.entries(slots)) {
+      const list = compiled.lists.get(compiled.slots.get(slot) ?? '');
+      const detail = list === undefined ? null : outsideList(list, slot, value);
+      if (detail !== null) return detail;
+    }
+    return null;
   }
 
   matchAnswer(intent: string, slot: string, text: string): Understanding {

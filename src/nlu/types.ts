@@ -27,6 +27,11 @@ export interface RangeDetail {
   readonly max: number;
 }
 
+/** A slot value its list cannot hold: out of its range, or no value of its list at all. */
+export type SlotOutside =
+  | { readonly kind: 'range'; readonly detail: RangeDetail }
+  | { readonly kind: 'unknown_value'; readonly slot: string };
+
 export interface IntentMatch {
   readonly kind: 'intent';
   /** Intent name, e.g. `calendar.agenda`, `scada.breaker_operate`, `system.confirm`. */
@@ -87,6 +92,12 @@ export interface IntentSet {
   readonly language: string;
   readonly intents: readonly IntentInfo[];
   match(text: string): Understanding;
+  /**
+   * The first slot whose value its intent's lists could not hold (a number outside a
+   * range, a value not in a list): for proposals that did not come from a template.
+   */
+  slotOutside(intent: string, slots: Readonly<Record<string, SlotValue>>):
+  SlotOutside | null;
   /** Matches an answer to the question for `slot` of `intent` (see IntentInfo.ask). */
   matchAnswer(intent: string, slot: string, text: string): Understanding;
   /** A JSGF grammar whose public rule accepts every sentence the templates accept. */

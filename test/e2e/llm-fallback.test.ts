@@ -18,10 +18,13 @@ let config: string;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
-    req.resume();
+    let body = '';
+    req.on('data', (chunk: Buffer) => { body += chunk.toString(); });
     req.on('end', () => {
       requests += 1;
-      const args = JSON.stringify({ operation: 'close', breaker: 7, substation: 12 });
+      // Breaker 150 when the sentence says it: a number no template range holds.
+      const breaker = body.includes('breaker 150') ? 150 : 7;
+      const args = JSON.stringify({ operation: 'close', breaker, substation: 12 });
       const call = { id: 'c1', type: 'function', function: { name: 'scada_dnp3__operate', arguments: args } };
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({
@@ -87,5 +90,12 @@ describe('LLM fallback (local OpenAI-compatible server)', () => {
     const [r] = await say('please shut the big breaker over at the north substation');
     expect(r?.decision).toBe('not_understood');
     expect(r?.reason).toBe('llm_ungrounded');
+  });
+
+  it('holds a proposal to the ranges of the templates, and says the range', async () => {
+    const [r] = await say('please shut breaker 150 over at substation 12');
+    expect(r?.intent).toBeNull();
+    expect(r).toMatchObject({ decision: 'refused', reason: 'out_of_range' });
+    expect(r?.reply?.text).toBe('Breaker must be from one to ninety nine.');
   });
 });

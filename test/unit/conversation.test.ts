@@ -43,6 +43,7 @@ const intents: IntentSet = {
     return TABLE[text] ?? { kind: 'not_understood', reason: 'no_match' };
   },
   matchAnswer: (): Understanding => ({ kind: 'not_understood', reason: 'no_match' }),
+  slotOutside: () => null,
   jsgf: () => '',
   vocabulary: () => [],
   render: (t, slots) => t.replace(/\{(\w+)\}/g, (_, k: string) => String(slots[k])),

@@ -101,7 +101,8 @@ describe('which one?', () => {
 
   it('asks for the body after the contact is chosen', () => {
     const [, b, c] = talk('message sam', 'the second one', 'call me back');
-    expect(b).toMatchObject({ reason: 'missing_slot', reply: 'What should the message say?' });
+    expect(b).toMatchObject({ reason: 'missing_slot' });
+    expect(b?.reply).toMatch(/^What should the message say\? /);
     expect(c?.intent?.slots).toEqual({ contact: 'sam_patel', body: 'call me back' });
   });
 
@@ -126,4 +127,15 @@ describe('two commands in one sentence', () => {
       expect(a?.execute, text).toMatchObject({ action: 'stop', confirmed: false });
     }
   });
+});
+
+describe('dictation offline', () => {
+  it('offers the short replies when the body is asked for by voice, and says why it stops',
+    () => {
+      const [a, b] = talk('send a message to mum', 'the pump on line two is leaking');
+      expect(a?.reply).toMatch(/^What should the message say\? Offline, I can send: i'm on my /);
+      expect(b).toMatchObject({ decision: 'cancelled', reason: 'dictation_offline',
+        execute: null });
+      expect(b?.reply).toMatch(/^Offline, I can only send one of these: .* Nothing was sent\.$/);
+    });
 });
