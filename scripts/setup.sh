@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(espeak-ng sox libsox-fmt-all pocketsphinx pocketsphinx-en-us
-  libpocketsphinx-dev libsphinxbase-dev pkg-config gcc make bubblewrap)
+  libpocketsphinx-dev libsphinxbase-dev pkg-config gcc make bubblewrap chromium)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
