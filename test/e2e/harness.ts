@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll } from 'vitest';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { readWavFile } from '../../src/audio/wav.js';
 import { validateConfig, type GatewayConfig } from '../../src/config/load.js';
 import { createConnectors } from '../../src/connectors/registry.js';
@@ -66,4 +68,37 @@ export function conversation(engines: Engines, toml: Record<string, unknown> = {
     config, engines, connectors: createConnectors(config, ROOT), log: createLogger({ level: 'silent' }),
     outputDir: null, now: () => NOW, timeZone: 'Europe/London',
   });
+}
+
+/**
+ * espeak-ng saying `text` (after "hey jarvis" when `wake`), laid out as scripts/fixtures.sh
+ * lays out the shipped fixtures: 300 ms of silence, the wake phrase, a 400 ms pause, the
+ * command, 800 ms of silence; 16 kHz mono. For cases not worth a committed WAV. Returns the
+ * file written in `dir`.
+ */
+export async function synthesise(
+  text: string,
+  dir: string,
+  name: string,
+  opts: { wake?: boolean; voice?: string } = {},
+): Promise<string> {
+  const run = promisify(execFile);
+  const voice = opts.voice ?? 'en-us+f2';
+  const part = (n: string): string => path.join(dir, `${name}.${n}.wav`);
+  const sox = ['-R', '-D', '-V1'];
+  const to16k = ['-r', '16000', '-c', '1', '-b', '16', '-e', 'signed-integer'];
+  const pieces: string[] = [];
+  for (const [n, secs] of [['lead', 0.3], ['gap', 0.4], ['tail', 0.8]] as const) {
+    await run('sox', [...sox, '-n', ...to16k, part(n), 'trim', '0', String(secs)]);
+  }
+  for (const [n, words] of [['wake', 'hey jarvis'], ['command', text]] as const) {
+    await run('espeak-ng', ['-v', voice, '-s', '150', '-w', part(`${n}.raw`), '--', words]);
+    await run('sox', [...sox, part(`${n}.raw`), ...to16k, part(n)]);
+  }
+  if (opts.wake !== false) pieces.push(part('lead'), part('wake'), part('gap'));
+  else pieces.push(part('lead'));
+  pieces.push(part('command'), part('tail'));
+  const out = path.join(dir, `${name}.wav`);
+  await run('sox', [...sox, ...pieces, out]);
+  return out;
 }

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TurnReport } from '../../src/dialogue/report.js';
 import { WhatsAppServer } from '../support/whatsapp-server.js';
-import { ROOT, UTTERANCES } from './harness.js';
+import { ROOT, UTTERANCES, synthesise } from './harness.js';
 
 // A message, typed and spoken, sent from inside the dangerous-tier sandbox through the
 // host's broker to a local server that checks the WhatsApp Cloud API request shape.
@@ -25,25 +25,6 @@ async function gateway(...args: string[]): Promise<{ lines: TurnReport[]; stderr
     [GATEWAY, ...args.slice(0, 1), '--json', '-c', configFile, '--out', dir, ...args.slice(1)],
     { cwd: ROOT, maxBuffer: 16 << 20, env: { ...process.env, TZ: 'Europe/London' } });
   return { lines: stdout.trim().split('\n').map((l) => JSON.parse(l) as TurnReport), stderr };
-}
-
-/** espeak-ng says "hey jarvis" and the command, laid out as the shipped fixtures are. */
-async function spoken(text: string, file: string): Promise<string> {
-  const part = (name: string): string => path.join(dir, name);
-  const sox = ['-R', '-D', '-V1'];
-  const to16k = ['-r', '16000', '-c', '1', '-b', '16', '-e', 'signed-integer'];
-  await run('espeak-ng', ['-v', 'en-us+f2', '-s', '150', '-w', part('w.wav'), 'hey jarvis']);
-  await run('espeak-ng', ['-v', 'en-us+f2', '-s', '150', '-w', part('c.wav'), '--', text]);
-  for (const [name, secs] of [['lead', 0.3], ['gap', 0.4], ['tail', 0.8]] as const) {
-    await run('sox', [...sox, '-n', ...to16k, part(`${name}.wav`), 'trim', '0', String(secs)]);
-  }
-  for (const name of ['w', 'c']) {
-    await run('sox', [...sox, part(`${name}.wav`), ...to16k, part(`${name}16.wav`)]);
-  }
-  const out = part(file);
-  await run('sox', [...sox, ...['lead', 'w16', 'gap', 'c16', 'tail'].map((n) => part(`${n}.wav`)),
-    out]);
-  return out;
 }
 
 beforeAll(async () => {
@@ -115,8 +96,8 @@ describe('messaging through the sandbox', () => {
   });
 
   it('works spoken, offline, for one of the short replies', async () => {
-    const wav = await spoken('send a whatsapp message to the night shift saying i will be late',
-      'message.wav');
+    const wav = await synthesise(
+      'send a whatsapp message to the night shift saying i will be late', dir, 'message');
     const confirm = path.join(UTTERANCES, 'followup_confirm__en-us+f3_185.wav');
     const { lines } = await gateway('replay', wav, confirm);
     expect(lines[0]?.intent).toMatchObject({ name: 'messaging.send',
