@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(espeak-ng sox libsox-fmt-all pocketsphinx pocketsphinx-en-us
-  libpocketsphinx-dev libsphinxbase-dev pkg-config gcc make bubblewrap chromium)
+  libpocketsphinx-dev libsphinxbase-dev pkg-config gcc make bubblewrap chromium
+  radicale tshark python3-pymodbus qemu-system-x86 busybox-static)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
