@@ -122,6 +122,20 @@ function withoutNegated(body: string): string {
   return body.replace(' | <negated> | <answers> ', ' ');
 }
 
+/**
+ * The grammar's rules, cut down so that expanding them stays small: `values` alternatives
+ * per list, the first form of each number rule.
+ */
+function smallRules(values: number): Map<string, string> {
+  const rules = rulesOf(set.jsgf());
+  for (const [name, body] of rules) {
+    if (name.startsWith('l_')) rules.set(name, topAlternatives(body).slice(0, values).join(' | '));
+    if (name.startsWith('n_')) rules.set(name, topAlternatives(body).slice(0, 1).join(' | '));
+  }
+  rules.set('n_decimal_digit', '<digit>');
+  return rules;
+}
+
 describe('JSGF grammar', () => {
   it('has the header and a public command rule with the optional prefix', () => {
     const g = set.jsgf({ optionalPrefix: 'hey jarvis' });
@@ -148,13 +162,7 @@ describe('JSGF grammar', () => {
   });
 
   it('accepts only sentences that the matcher understands', () => {
-    const rules = rulesOf(set.jsgf());
-    // Keep the expansion small: two values per list, the first form of each number rule.
-    for (const [name, body] of rules) {
-      if (name.startsWith('l_')) rules.set(name, topAlternatives(body).slice(0, 2).join(' | '));
-      if (name.startsWith('n_')) rules.set(name, topAlternatives(body).slice(0, 1).join(' | '));
-    }
-    rules.set('n_decimal_digit', '<digit>');
+    const rules = smallRules(2);
     const sentences = expand(withoutNegated(rules.get('command') ?? ''), rules);
     expect(sentences.length).toBeGreaterThan(100);
     // An amount built from parts may fall outside its slot's bounds: that is the matcher's
@@ -189,12 +197,7 @@ describe('JSGF grammar', () => {
   });
 
   it('holds the answers to every question, each read by the matcher as that answer', () => {
-    const rules = rulesOf(set.jsgf());
-    for (const [name, body] of rules) {
-      if (name.startsWith('l_')) rules.set(name, topAlternatives(body).slice(0, 2).join(' | '));
-      if (name.startsWith('n_')) rules.set(name, topAlternatives(body).slice(0, 1).join(' | '));
-    }
-    rules.set('n_decimal_digit', '<digit>');
+    const rules = smallRules(2);
     let answers = 0;
     for (const info of set.intents) {
       for (const slot of Object.keys(info.ask ?? {})) {
@@ -215,11 +218,7 @@ describe('JSGF grammar', () => {
 
   it('accepts every command after a negation, and the matcher calls each one negated', () => {
     // Guards against the recogniser forcing "don't close breaker ..." onto a plain command.
-    const rules = rulesOf(set.jsgf());
-    for (const [name, body] of rules) {
-      if (/^[ln]_/.test(name)) rules.set(name, topAlternatives(body).slice(0, 1).join(' | '));
-    }
-    rules.set('n_decimal_digit', '<digit>');
+    const rules = smallRules(1);
     const negated = expand('<negated>', rules);
     const plain = expand(withoutNegated(rules.get('command') ?? ''), rules);
     expect(negated.length).toBe(NEGATION_PREFIXES.length * plain.length);
