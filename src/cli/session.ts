@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { createConnectors, sandboxPlans } from '../connectors/registry.js';
+import { checkTiersAtStartup } from '../isolation/tiers.js';
 import { closeEngines, createEngines } from '../dialogue/engines.js';
 import { Pipeline, type Engines } from '../dialogue/pipeline.js';
 import { createLogger, type Logger } from '../log.js';
@@ -22,13 +23,15 @@ export async function openSession(
   const loaded = loadConfig(args.config);
   const { config, baseDir } = loaded;
   const log = createLogger({ level: config.log_level, personalData: config.log_personal_data });
+  const connectors = createConnectors(config, baseDir);
+  await checkTiersAtStartup(config, connectors);
   const engines = await createEngines(loaded, log, opts);
   const timeZone = config.dialogue.timezone || Intl.DateTimeFormat().resolvedOptions().timeZone;
   const fixedNow = args.now;
   const pipeline = new Pipeline({
     config,
     engines,
-    connectors: createConnectors(config, baseDir),
+    connectors,
     log,
     outputDir: path.resolve(args.out ?? path.resolve(baseDir, config.tts.output_dir)),
     now: fixedNow ? () => fixedNow : undefined,

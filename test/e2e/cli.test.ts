@@ -162,6 +162,15 @@ describe('bad input: a stable code, one line, no stack trace, nothing run', () =
     expect(r.stderr).toContain('tts.voice');
   });
 
+  it('stops at start-up in paranoid mode when a tier the connectors use is missing', async () => {
+    // No microVM tier on this build: paranoid refuses to start instead of refusing later.
+    const cfg = path.join(dir, 'paranoid.toml');
+    writeFileSync(cfg, 'security_mode = "paranoid"\n');
+    const r = await gateway(['say', '--config', cfg, 'what is on my calendar today']);
+    expectOneLineError(r, 'GW_TIER_UNAVAILABLE', 69);
+    expect(r.stderr).toContain('critical: ');
+  });
+
   it('says what to install when espeak-ng is missing', async () => {
     const bin = tmp();
     const r = await gateway(['say', 'help'], { PATH: bin });
