@@ -32,6 +32,13 @@ import type { DecodeResult, PhoneSegment, WordSegment } from './ps-result.js';
  *    "when is my next meeting" with 88 of 272 speech frames uncovered, while
  *    in-grammar commands left at most 7). Confidence 0.
  *
+ * 5. Leading words: speech the phone loop hears just before the first recognised word,
+ *    that the grammar calls silence or noise, longer than `MAX_LEADING_UNCOVERED` frames.
+ *    A "don't" that the grammar path dropped sits there ("do not close breaker ten..."
+ *    came back as "close breaker ten..." with 9 such frames, a British "don't close" with
+ *    24), while the shipped commands had at most 3. Confidence 0: the command is refused
+ *    rather than run without the word that negated it.
+ *
  * The combined per-frame score (`ConfidenceFacts.score`) maps to 0..1 with a
  * logistic curve: 0.5 at `MIDPOINT`, and `SLOPE` units per e-fold of the odds.
  * Calibrated on espeak-ng speech (voices en-us, en-us+f3, en-us+m3, en at 140
@@ -50,6 +57,7 @@ export const MIN_FRAMES_PER_PHONE = 4.5;
 export const MAX_FRAMES_PER_PHONE = 40;
 export const MIN_LOOP_PHONE_RATIO = 0.25;
 export const MAX_UNCOVERED_SHARE = 0.2;
+export const MAX_LEADING_UNCOVERED = 8;
 
 export interface ConfidenceFacts {
   /** Combined per-frame score difference (grammar minus phone loop). */
@@ -57,6 +65,8 @@ export interface ConfidenceFacts {
   readonly wordFrames: number;
   /** Frames of phone-loop speech that the grammar assigned to fillers. */
   readonly uncoveredFrames: number;
+  /** Of those, the frames before the first recognised word. */
+  readonly leadingUncovered: number;
   readonly framesPerPhone: number;
   /** Speech phones the loop found inside the words, per phone of their pronunciations. */
   readonly loopPhoneRatio: number;
@@ -108,14 +118,20 @@ export function confidenceFacts(result: DecodeResult): ConfidenceFacts | null {
     phoneCount += w.phones;
   }
   let uncoveredFrames = 0;
+  let leadingUncovered = 0;
+  const firstStart = words[0]?.startFrame ?? 0;
   for (const f of result.words) {
     if (!isFiller(f.word)) continue;
-    uncoveredFrames += loopSpeechFrames(result.phones, f.startFrame, f.endFrame);
+    const n = loopSpeechFrames(result.phones, f.startFrame, f.endFrame);
+    uncoveredFrames += n;
+    if (f.endFrame < firstStart) leadingUncovered += n;
   }
   const score = (diff + UNCOVERED_FRAME_SCORE * uncoveredFrames) / (wordFrames + uncoveredFrames);
   const framesPerPhone = phoneCount > 0 ? wordFrames / phoneCount : 0;
   const loopPhoneRatio = phoneCount > 0 ? loopPhonesInside(result.phones, words) / phoneCount : 0;
-  return { score, wordFrames, uncoveredFrames, framesPerPhone, loopPhoneRatio };
+  return {
+    score, wordFrames, uncoveredFrames, leadingUncovered, framesPerPhone, loopPhoneRatio,
+  };
 }
 
 export function scoreToConfidence(facts: ConfidenceFacts | null): number {
@@ -123,6 +139,7 @@ export function scoreToConfidence(facts: ConfidenceFacts | null): number {
   const fpp = facts.framesPerPhone;
   if (fpp < MIN_FRAMES_PER_PHONE || fpp > MAX_FRAMES_PER_PHONE) return 0;
   if (facts.loopPhoneRatio < MIN_LOOP_PHONE_RATIO) return 0;
+  if (facts.leadingUncovered > MAX_LEADING_UNCOVERED) return 0;
   if (facts.uncoveredFrames > MAX_UNCOVERED_SHARE * (facts.wordFrames + facts.uncoveredFrames)) {
     return 0;
   }

@@ -68,6 +68,18 @@ describe('grammar confidence', () => {
     expect(grammarConfidence(r)).toBe(0);
   });
 
+  it('is 0 when speech just before the first word was called silence (a dropped "don\'t")',
+    () => {
+      // The loop hears D OW N T over frames 0..11; the grammar path calls them silence.
+      const leading = [phone('D', 0, 2, -100), phone('OW', 3, 6, -100), phone('N', 7, 9, -100),
+        phone('T', 10, 11, -100), ...loop.slice(1)];
+      const words = [word('<sil>', 0, 9, -100, 1), word('no', 10, 29, -900, 2)];
+      expect(confidenceFacts(result(words, leading))?.leadingUncovered).toBe(10);
+      expect(grammarConfidence(result(words, leading))).toBe(0);
+      // The same audio with only silence before the word keeps its confidence.
+      expect(grammarConfidence(result(words, loop))).toBeGreaterThan(0.99);
+    });
+
   it('is 0 when only fillers were recognised', () => {
     expect(grammarConfidence(result([word('<sil>', 0, 39, -800, 1)], loop))).toBe(0);
     expect(scoreToConfidence(null)).toBe(0);
