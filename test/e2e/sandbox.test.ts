@@ -37,7 +37,7 @@ describe('dangerous tier plumbing', () => {
     const env = await world.run(ex, 'env');
     expect(JSON.stringify(env.data)).not.toContain(SECRET);
     expect(Object.keys((env.data as { env: object }).env).sort()).toEqual(
-      ['HOME', 'OPENSSL_CONF', 'PWD', 'TZ']);
+      ['HOME', 'OPENSSL_CONF', 'PWD', 'TMPDIR', 'TZ']);
   });
 
   it('redacts a secret the connector put into its error message', async () => {

@@ -4,7 +4,7 @@
  * rlimits, no_new_privs, Landlock and seccomp before it executes Node.js on the worker.
  */
 import path from 'node:path';
-import type { Bind, Link, RuntimeFiles } from './paths.js';
+import { projectRoot, type Bind, type Link, type RuntimeFiles } from './paths.js';
 
 /** The sandbox's layers. All on in the gateway; tests switch some off to test each alone. */
 export interface Layers {
@@ -44,6 +44,11 @@ export const DEFAULT_LIMITS: Limits = {
 
 /** Where the broker socket appears inside the sandbox. */
 export const SANDBOX_BROKER_PATH = '/tmp/.gw/broker.sock';
+/**
+ * The only place the worker may write (TMPDIR and its working directory): a folder inside
+ * the private /tmp, so that Landlock's write grant never covers a project kept under /tmp.
+ */
+export const SANDBOX_WORK_DIR = '/tmp/w';
 
 export interface SandboxSpec {
   readonly runtime: RuntimeFiles;
@@ -76,21 +81,28 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
     '--setenv', 'OPENSSL_CONF', '/dev/null'];
   const helperIn = spec.helper;
   const programs = [...spec.runtime.binds, { source: spec.helper, dest: helperIn }];
+  const tmpfs = ['--size', String(limits.fileBytes), '--tmpfs', '/tmp', '--dir', SANDBOX_WORK_DIR];
   if (layers.namespaces) {
     args.push('--unshare-net', '--unshare-ipc', '--unshare-uts');
     if (spec.cgroupNs) args.push('--unshare-cgroup');
     args.push('--hostname', 'sandbox');
+    // The private /tmp first, so that a project kept under /tmp is bound over it, not
+    // hidden by it.
+    args.push(...tmpfs);
     for (const l of spec.runtime.links) args.push(...link(l));
     for (const b of programs) args.push(...roBind(b));
     for (const r of spec.readable) args.push('--ro-bind', r, r);
     args.push('--proc', '/proc', '--dev', '/dev');
   } else {
     // Test-only: the host's whole filesystem and network, so that Landlock, seccomp and the
-    // rlimits must stop the attempts on their own.
-    args.push('--bind', '/', '/', '--proc', '/proc', '--dev', '/dev');
+    // rlimits must stop the attempts on their own. A project kept under /tmp is bound
+    // again over the private /tmp, as the host has it.
+    const root = projectRoot();
+    args.push('--bind', '/', '/', '--proc', '/proc', '--dev', '/dev', ...tmpfs);
+    if (root.startsWith('/tmp/')) args.push('--bind', root, root);
   }
-  args.push('--size', String(limits.fileBytes), '--tmpfs', '/tmp');
-  args.push('--ro-bind', spec.brokerSocket, SANDBOX_BROKER_PATH, '--chdir', '/tmp');
+  args.push('--ro-bind', spec.brokerSocket, SANDBOX_BROKER_PATH, '--chdir', SANDBOX_WORK_DIR,
+    '--setenv', 'TMPDIR', SANDBOX_WORK_DIR);
   args.push('--', helperIn, ...helperArgs(spec), '--', spec.runtime.node,
     `--max-old-space-size=${limits.heapMiB}`, '--disallow-code-generation-from-strings',
     spec.workerRuntime, spec.modulePath, SANDBOX_BROKER_PATH);
@@ -105,7 +117,7 @@ function helperArgs(spec: SandboxSpec): string[] {
   if (!layers.rlimits) args.push('--no-rlimits');
   const readable = new Set([...spec.runtime.binds.map((b) => b.dest), ...spec.readable]);
   for (const r of readable) args.push('--ro', r);
-  args.push('--rw', '/tmp', '--rw', '/dev/null');
+  args.push('--rw', SANDBOX_WORK_DIR, '--rw', '/dev/null');
   args.push('--as', String(Math.floor(limits.addressSpaceBytes)),
     '--nproc', String(limits.processes), '--nofile', String(limits.openFiles),
     '--cpu', String(limits.cpuSeconds), '--fsize', String(limits.fileBytes));

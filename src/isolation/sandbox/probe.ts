@@ -50,10 +50,10 @@ async function helperInside(bwrap: string, helper: string, cgroup: boolean): Pro
   const rt = nodeRuntimeFiles();
   const args = ['--unshare-user', '--unshare-pid', '--unshare-net', '--unshare-ipc',
     '--unshare-uts', ...(cgroup ? ['--unshare-cgroup'] : []), '--disable-userns',
-    '--die-with-parent', '--new-session', '--clearenv',
+    '--die-with-parent', '--new-session', '--clearenv', '--tmpfs', '/tmp',
     ...rt.links.flatMap((l) => ['--symlink', l.target, l.path]),
     ...rt.binds.flatMap((b) => ['--ro-bind', b.source, b.dest]),
-    '--ro-bind', helper, helper, '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
+    '--ro-bind', helper, helper, '--proc', '/proc', '--dev', '/dev',
     '--', helper, '--probe'];
   const r = await run(bwrap, args, process.getuid?.() === 0);
   if (!r.ok) return { report: null, error: r.out.split('\n')[0] ?? '' };
