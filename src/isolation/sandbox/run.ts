@@ -118,7 +118,8 @@ async function supervise(
   let delivered = false;
   let response: WorkerResponse | null = null;
   let protocolError: string | null = null;
-  let killedBy: 'deadline' | 'cancelled' | 'protocol' | null = null;
+  let killedBy: 'deadline' | 'cancelled' | 'protocol' | 'answered' | null = null;
+  let finishTimer: NodeJS.Timeout | null = null;
   let stderr = '';
   const reader = new FrameReader();
   const kill = (why: NonNullable<typeof killedBy>): void => {
@@ -150,6 +151,9 @@ async function supervise(
         child.stdin.end(encodeFrame(request(call)), () => { delivered = true; });
       } else if (response === null) {
         response = frame as WorkerResponse;
+        // The answer ends the call: no more egress, and a worker that lingers is stopped.
+        void broker.close();
+        finishTimer = setTimeout(() => kill('answered'), ANSWERED_GRACE_MS);
       }
     }
   });
@@ -165,6 +169,7 @@ async function supervise(
     child.once('close', (code, signal) => resolve({ code, signal }));
   });
   clearTimeout(timer);
+  if (finishTimer) clearTimeout(finishTimer);
   call.signal.removeEventListener('abort', onAbort);
   return judge({ call, layers, exit, readyMs, delivered, response, protocolError, killedBy,
     stderr, egress: { ...broker.stats } });
@@ -186,10 +191,13 @@ interface Evidence {
   readonly delivered: boolean;
   readonly response: WorkerResponse | null;
   readonly protocolError: string | null;
-  readonly killedBy: 'deadline' | 'cancelled' | 'protocol' | null;
+  readonly killedBy: 'deadline' | 'cancelled' | 'protocol' | 'answered' | null;
   readonly stderr: string;
   readonly egress: BrokerStats;
 }
+
+/** After its answer, how long a worker has to exit before it is killed. */
+const ANSWERED_GRACE_MS = 500;
 
 function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(ERROR_CODES, code);
@@ -206,6 +214,18 @@ function judge(e: Evidence): SandboxResult {
   const secrets = e.call.secrets;
   // Anything may have happened once the request was in and a connection was open.
   const uncertain: Outcome = e.egress.connected > 0 ? 'indeterminate' : 'failed';
+  // What the host saw itself (the broker's refusals, the kernel's kill signal) outweighs
+  // anything the worker says: a worker that answers "done" after a blocked attempt is still
+  // reported as a violation.
+  const signal = signalOfStatus(e.exit.code);
+  const hostViolation: Violation | null = e.egress.denied > 0
+    ? { layer: 'broker', evidence: `${e.egress.denied} egress attempt(s) refused` }
+    : e.delivered && signal !== null && e.killedBy === null ? violationFromSignal(signal) : null;
+  if (hostViolation) {
+    return { ...base, outcome: uncertain, violation: hostViolation,
+      error: { code: 'GW_SANDBOX_VIOLATION',
+        message: `${hostViolation.layer}: ${hostViolation.evidence}` } };
+  }
   if (e.response?.ok === true) {
     return { ...base, outcome: 'succeeded', speech: e.response.speech, data: e.response.data };
   }
@@ -216,9 +236,6 @@ function judge(e: Evidence): SandboxResult {
   }
   const violate = (v: Violation): SandboxResult => ({ ...base, outcome: uncertain, violation: v,
     error: { code: 'GW_SANDBOX_VIOLATION', message: `${v.layer}: ${v.evidence}` } });
-  if (e.egress.denied > 0) {
-    return violate({ layer: 'broker', evidence: `${e.egress.denied} egress attempt(s) refused` });
-  }
   if (e.response && !e.response.ok) {
     const v = violationFromError(e.response.error, e.layers);
     if (v) return violate(v);
@@ -232,11 +249,6 @@ function judge(e: Evidence): SandboxResult {
       return { ...base, outcome, error: { code: own, message } };
     }
     return { ...base, outcome: uncertain, error: { code: 'GW_CONNECTOR_FAILED', message } };
-  }
-  const signal = signalOfStatus(e.exit.code);
-  if (e.delivered && signal !== null) {
-    const v = violationFromSignal(signal);
-    if (v) return violate(v);
   }
   const diagnostic = redactSecrets(firstLines(e.stderr), secrets);
   if (!e.delivered) {
