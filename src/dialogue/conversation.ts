@@ -8,6 +8,7 @@ import type {
 import type { Decision } from './report.js';
 import { GatewayError } from '../errors.js';
 import { MAX_WORDED_AMOUNT, amountToWords } from '../nlu/quantity-words.js';
+import { normalise } from '../nlu/normalise.js';
 import {
   MAX_CHOICES, answerQuestion, choiceText, missingSlot, type PendingQuestion,
 } from './questions.js';
@@ -79,6 +80,8 @@ export class Conversation {
 
   /** Channel and principal of the turn being handled. */
   private channel: Channel = 'voice';
+  /** The turn's words in match form, to hold "confirm" to the configured phrase. */
+  private words = '';
   private principal: string;
 
   constructor(
@@ -144,6 +147,7 @@ export class Conversation {
     if (!input.addressed) return step('ignored', 'no_wake_word', '', { asks: false });
     this.channel = input.channel ?? 'voice';
     this.principal = input.principal ?? this.config.dialogue.local_principal;
+    this.words = input.transcript ? normalise(input.transcript.text).join(' ') : '';
     const pending = this.takePending(input.at) ?? this.takeQuestion(input.at);
     if (!input.transcript) {
       return pending
@@ -323,6 +327,10 @@ export class Conversation {
     if (u.intent !== 'system.confirm') {
       return this.cancel(p, u.intent === 'system.deny' ? 'denied' : 'new_command', u);
     }
+    // Only the phrase the prompt asked for confirms ("Say confirmed to proceed": a bare
+    // "confirm" or "yes confirm" cancels), so that a changed phrase really is harder to say.
+    const phrase = normalise(this.config.dialogue.confirmation_phrase).join(' ');
+    if (this.words !== phrase) return this.cancel(p, 'not_the_phrase', u);
     // Checked again: the hour, the day's spending or the lockout may have changed.
     const refusal = this.guard.check(p.request);
     const base = { intent: u, action: `${p.connector}.${p.action}`, tier: p.tier };

@@ -76,6 +76,8 @@ export function answerQuestion(
   if (u?.kind === 'intent' && u.intent === 'system.deny') {
     return { kind: 'cancel', reason: 'denied' };
   }
+  // A whole command is a new command, even where free text could take it as a message.
+  if (u?.kind === 'intent' && u.action !== null) return { kind: 'new_command' };
   const answer = intents.matchAnswer(q.intent.intent, q.slot, text);
   if (answer.kind === 'intent') {
     if (q.kind === 'slot') return { kind: 'resolved', match: withSlots(q.intent, answer) };
@@ -89,6 +91,5 @@ export function answerQuestion(
   }
   if (answer.reason === 'out_of_range') return { kind: 'out_of_range', understanding: answer };
   if (answer.reason === 'negated') return { kind: 'cancel', reason: 'negated' };
-  if (u?.kind === 'intent' && u.action !== null) return { kind: 'new_command' };
   return { kind: 'cancel', reason: 'unclear_answer' };
 }

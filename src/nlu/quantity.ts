@@ -149,6 +149,9 @@ export function parseMoney(toks: readonly string[]): MoneyValue | null {
     amount = parseAmount(toks.slice(0, -1));
   }
   if (amount === null || decimalPlaces(amount) > 2) return null;
+  // "1.000" is a thousand where a point separates thousands, and one elsewhere: money
+  // written with more than two decimals is not guessed at, whatever its value.
+  if (toks.some((t) => /^-?\d+\.\d{3,}k?$/.test(t))) return null;
   return { amount, currency };
 }
 

@@ -166,3 +166,15 @@ describe('policy, before any confirmation', () => {
       execute: null });
   });
 });
+
+describe('the confirmation phrase', () => {
+  it('confirms only with the configured phrase', () => {
+    const t = conversation({ dialogue: { confirmation_phrase: 'confirmed' } });
+    expect(t.say(BREAKER).reply).toMatch(/Say confirmed to proceed\.$/);
+    expect(t.say('confirm')).toMatchObject({ decision: 'cancelled', reason: 'not_the_phrase' });
+    t.say(BREAKER);
+    expect(t.say('yes i confirm').decision).toBe('cancelled');
+    t.say(BREAKER);
+    expect(t.say('confirmed').execute).not.toBeNull();
+  });
+});

@@ -139,3 +139,11 @@ describe('dictation offline', () => {
       expect(b?.reply).toMatch(/^Offline, I can only send one of these: .* Nothing was sent\.$/);
     });
 });
+
+describe('a command said where an answer was expected', () => {
+  it('is a new command, not a message body', () => {
+    const [, b] = talk('message alice', 'close breaker seven at substation twelve');
+    expect(b?.decision).toBe('confirmation_requested');
+    expect(b?.intent?.intent).toBe('scada.breaker_operate');
+  });
+});

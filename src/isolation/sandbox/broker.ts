@@ -53,8 +53,12 @@ export class EgressBroker {
   private readonly dir: string;
   private readonly server: net.Server;
   private readonly open = new Set<net.Socket>();
+  /** Every line names the connector once, whether or not the caller's logger already does. */
+  private readonly log: BrokerOptions['log'];
 
   private constructor(private readonly opts: BrokerOptions) {
+    this.log = 'connector' in opts.log.bindings() ? opts.log
+      : opts.log.child({ connector: opts.connector });
     this.dir = mkdtempSync(path.join(os.tmpdir(), 'gw-broker-'));
     this.socketPath = path.join(this.dir, 'broker.sock');
     // Half-open both ways, so that a worker's end() still lets the reply come back.
@@ -112,7 +116,7 @@ export class EgressBroker {
       return this.deny(client, 'endpoint not in the manifest', target);
     }
     this.stats.allowed++;
-    this.opts.log.info({ connector: this.opts.connector, host: target.host, port: target.port,
+    this.log.info({ host: target.host, port: target.port,
       allowed: true }, 'egress attempt');
     const upstream = net.connect({ host: target.host, port: target.port, allowHalfOpen: true });
     this.open.add(upstream);
@@ -126,7 +130,7 @@ export class EgressBroker {
       client.resume();
     });
     upstream.once('error', (err: NodeJS.ErrnoException) => {
-      this.opts.log.warn({ connector: this.opts.connector, host: target.host, port: target.port,
+      this.log.warn({ host: target.host, port: target.port,
         code: err.code }, 'egress connection failed');
       if (client.writable) client.end('FAILED\n');
       client.destroy();
@@ -136,7 +140,7 @@ export class EgressBroker {
 
   private deny(client: net.Socket, reason: string, target: Endpoint | null): void {
     this.stats.denied++;
-    this.opts.log.warn({ connector: this.opts.connector, host: target?.host ?? null,
+    this.log.warn({ host: target?.host ?? null,
       port: target?.port ?? null, allowed: false, reason }, 'egress attempt');
     client.end('DENIED\n');
   }
