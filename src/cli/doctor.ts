@@ -9,6 +9,7 @@ import { createLogger } from '../log.js';
 import { tierUnavailable } from '../isolation/executor.js';
 import { binaryProbe, probeIsolation, type Probe } from '../isolation/host.js';
 import { probeSandbox } from '../isolation/sandbox/probe.js';
+import { probeVm } from '../isolation/vm/probe.js';
 
 const PS_MODEL = '/usr/share/pocketsphinx/model/en-us';
 
@@ -81,16 +82,22 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   const { config } = loaded;
   const engines = [...await probeEngines(), ...await probeConfigured(loaded)];
   const sandbox = await probeSandbox();
-  const isolation = [...sandbox.layers, ...probeIsolation()];
+  // Which microVM backend and why, and whether the signed image verifies file by file.
+  const vm = await probeVm(config, { deep: true });
+  const isolation = [...sandbox.layers, ...probeIsolation(),
+    { name: 'microVM backend', ok: vm.backend !== null, detail: vm.why,
+      fix: vm.backend ? null : 'apt-get install qemu-system-x86' },
+    { name: 'microVM image', ok: vm.unavailable === null, detail: vm.unavailable ?? vm.imageDir,
+      fix: vm.unavailable ? 'gateway keys; gateway rootfs build; gateway rootfs sign' : null }];
   const inTier = {
     safe: 'runs in the gateway process',
     elevated: 'runs in the gateway process',
     dangerous: `runs in a sandbox: namespaces, Landlock ABI ${sandbox.landlockAbi}, seccomp, ` +
       'rlimits, brokered egress',
-    critical: 'runs in a microVM',
+    critical: `runs in a microVM: ${vm.why}`,
   };
   const tiers = TIERS.map((tier) => {
-    const why = tierUnavailable(tier, config, sandbox);
+    const why = tierUnavailable(tier, config, sandbox, vm);
     return { tier, available: why === null, detail: why ?? inTier[tier] };
   });
   if (values.json) {

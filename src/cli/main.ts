@@ -8,7 +8,12 @@ commands:
   say "<text>"...     run text turns (no wake word, no speech-to-text); several are one conversation
   listen              listen on the microphone until Ctrl-C
   doctor              report what this host can provide (engines, models, isolation layers)
+  serve               HTTP API, WebSocket stream and web page (server.host:server.port)
   intents test [f]... run sentence test files against the intents (default intents/en/tests)
+  keys                create the key directory: one Ed25519 pair each for token, audit, image
+  rootfs build|sign|verify  the critical tier's microVM image: build, sign, check
+  token issue|revoke|verify|list   bearer tokens for the API (written to .desktop_jwt)
+  audit verify|head   check the signed audit trail; print its head to keep elsewhere
 
 options:
   -c, --config FILE   configuration file (default: config/gateway.toml when present)
@@ -25,7 +30,12 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   say: async () => (await import('./turns.js')).sayCommand,
   listen: async () => (await import('./listen.js')).listenCommand,
   doctor: async () => (await import('./doctor.js')).doctorCommand,
+  serve: async () => (await import('./serve.js')).serveCommand,
   intents: async () => (await import('./intents.js')).intentsCommand,
+  keys: async () => (await import('./keys.js')).keysCommand,
+  rootfs: async () => (await import('./rootfs.js')).rootfsCommand,
+  token: async () => (await import('./token.js')).tokenCommand,
+  audit: async () => (await import('./audit.js')).auditCommand,
 };
 
 /** Entry point: returns the exit status; never throws for expected failures. */

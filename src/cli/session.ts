@@ -6,6 +6,7 @@ import { closeEngines, createEngines } from '../dialogue/engines.js';
 import { Pipeline, type Engines } from '../dialogue/pipeline.js';
 import { createLogger, type Logger } from '../log.js';
 import type { CommonArgs } from './args.js';
+import { openTrailIfKeyed } from './audit-trail.js';
 
 export interface Session {
   readonly loaded: LoadedConfig;
@@ -25,7 +26,11 @@ export async function openSession(
   const log = createLogger({ level: config.log_level, personalData: config.log_personal_data });
   const connectors = createConnectors(config, baseDir);
   await checkTiersAtStartup(config, connectors);
-  const engines = await createEngines(loaded, log, opts);
+  const trail = await openTrailIfKeyed(config, baseDir, log);
+  const engines = await createEngines(loaded, log, opts).catch(async (err: unknown) => {
+    await trail.close();
+    throw err;
+  });
   const timeZone = config.dialogue.timezone || Intl.DateTimeFormat().resolvedOptions().timeZone;
   const fixedNow = args.now;
   const pipeline = new Pipeline({
@@ -38,6 +43,7 @@ export async function openSession(
     timeZone,
     baseDir,
     sandboxPlan: sandboxPlans(config, baseDir),
+    ...(trail.audit ? { audit: trail.audit } : {}),
   });
   let closed = false;
   return {
@@ -46,6 +52,7 @@ export async function openSession(
       if (closed) return;
       closed = true;
       await closeEngines(engines);
+      await trail.close();
     },
   };
 }

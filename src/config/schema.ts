@@ -1,5 +1,10 @@
 import { z } from 'zod';
+import { plaidConfigSchema } from '../connectors/banking_plaid/config.js';
+import { binanceConfigSchema } from '../connectors/binance/config.js';
+import { calendarConfigSchema } from '../connectors/calendar/config.js';
 import { messagingConfigSchema } from '../connectors/messaging/config.js';
+import { smartcarConfigSchema } from '../connectors/smart_car_fleet/config.js';
+import { dnp3ConfigSchema } from '../connectors/scada_dnp3/config.js';
 import { policySchema } from '../policy/schema.js';
 
 /**
@@ -107,9 +112,34 @@ const audio = z.strictObject({
   device: z.string().default(''),
 });
 
-const calendar = z.strictObject({
-  ics_path: z.string().default('fixtures/calendar.ics'),
+/** `gateway serve`: listening address, TLS, and the limits applied per principal. */
+const serverLimits = z.strictObject({
+  /** HTTP requests (orchestrate, confirm) per principal per minute; more get 429. */
+  requests_per_minute: z.number().int().min(1).max(100_000).default(60),
+  /** Open WebSocket streams per principal. */
+  concurrent_streams: z.number().int().min(1).max(1_000).default(4),
+  /** Largest request body; larger ones get 400 (GW_HTTP_BODY_TOO_LARGE). */
+  max_body_bytes: z.number().int().min(256).max(1_048_576).default(16_384),
+  /** Largest single WebSocket message (binary audio or JSON). */
+  max_frame_bytes: z.number().int().min(1_024).max(1_048_576).default(65_536),
+  /** A stream is closed after this long, whatever it is doing. */
+  max_stream_seconds: z.number().int().min(1).max(86_400).default(900),
+  /** Audio received but not yet consumed; beyond it the server pauses reading the socket. */
+  max_buffered_ms: ms(2_000, 60_000, 100),
 });
+
+const server = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65_535).default(4000),
+  /** PEM certificate and key: both set serves HTTPS and WSS; both empty serves plain HTTP. */
+  tls_cert: z.string().default(''),
+  tls_key: z.string().default(''),
+  limits: serverLimits.default(serverLimits.parse({})),
+}).refine((s) => (s.tls_cert === '') === (s.tls_key === ''), {
+  message: 'tls_cert and tls_key must be set together', path: ['tls_cert'],
+});
+
+const calendar = calendarConfigSchema;
 
 /**
  * A point that speech names ("breaker 7 at substation 12", "pump 1"), mapped to a device.
@@ -150,6 +180,10 @@ export const configSchema = z.strictObject({
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Transcripts and reply text are personal data: logged only when this is true. */
   log_personal_data: z.boolean().default(false),
+  /** Key directory (one Ed25519 pair per purpose); state database; signed audit log. */
+  keys_dir: z.string().min(1).default('keys'),
+  state_path: z.string().min(1).default('state/gateway.db'),
+  audit_path: z.string().min(1).default('logs/audit.jsonl'),
   audio: audio.default(audio.parse({})),
   wake: wake.default(wake.parse({})),
   endpoint: endpoint.default(endpoint.parse({})),
@@ -161,12 +195,23 @@ export const configSchema = z.strictObject({
     .strictObject({
       calendar: calendar.default(calendar.parse({})),
       messaging: messagingConfigSchema.default(messagingConfigSchema.parse({})),
+      scada_dnp3: dnp3ConfigSchema.default(dnp3ConfigSchema.parse({})),
+      binance: binanceConfigSchema.default(binanceConfigSchema.parse({})),
+      banking_plaid: plaidConfigSchema.default(plaidConfigSchema.parse({})),
+      smart_car_fleet: smartcarConfigSchema.default(smartcarConfigSchema.parse({})),
     })
-    .default({ calendar: calendar.parse({}), messaging: messagingConfigSchema.parse({}) }),
+    .default({
+      calendar: calendar.parse({}), messaging: messagingConfigSchema.parse({}),
+      scada_dnp3: dnp3ConfigSchema.parse({}),
+      binance: binanceConfigSchema.parse({}),
+      banking_plaid: plaidConfigSchema.parse({}),
+      smart_car_fleet: smartcarConfigSchema.parse({}),
+    }),
   /** Spoken point names mapped to devices; empty means no point can be operated. */
   points: z.record(pointName, point).default({}),
   /** Who may do what (src/policy); by default the local principal may do everything. */
   policy: policySchema.default(policySchema.parse({})),
+  server: server.default(server.parse({})),
 });
 
 export type GatewayConfig = z.infer<typeof configSchema>;

@@ -1,10 +1,14 @@
-import path from 'node:path';
 import { z } from 'zod';
 import type { GatewayConfig } from '../config/load.js';
 import { GatewayError } from '../errors.js';
+import { createPlaidConnector } from './banking_plaid/connector.js';
+import { createBinanceConnector } from './binance/connector.js';
 import { createCalendarConnector } from './calendar/connector.js';
 import { messagingPlan } from './messaging/plan.js';
+import { createSmartcarConnector } from './smart_car_fleet/connector.js';
+import { checkConfigNames } from './config-names.js';
 import { MANIFESTS } from './manifests.js';
+import { createScadaDnp3Connector } from './scada_dnp3/connector.js';
 import {
   TIERS, type Connector, type ConnectorManifest, type RegisteredConnector, type SandboxPlan,
 } from './types.js';
@@ -65,9 +69,15 @@ export function createConnectors(
   baseDir: string,
 ): Map<string, RegisteredConnector> {
   validateManifests(MANIFESTS);
-  const icsPath = path.resolve(baseDir, config.connectors.calendar.ics_path);
+  checkConfigNames(config, MANIFESTS);
   const implementations = new Map<string, Connector>([
-    ['calendar', createCalendarConnector(icsPath)],
+    ['calendar', createCalendarConnector(config.connectors.calendar, baseDir)],
+    ['binance', createBinanceConnector(config.connectors.binance, baseDir)],
+    // balance and location only: the rest is critical or dangerous and never runs here.
+    ['banking_plaid', createPlaidConnector(config.connectors.banking_plaid, baseDir)],
+    ['smart_car_fleet', createSmartcarConnector(config.connectors.smart_car_fleet, baseDir)],
+    // status only: operate is critical and is refused before it reaches the process.
+    ['scada_dnp3', createScadaDnp3Connector(config)],
   ]);
   return new Map(MANIFESTS.map((manifest) => [manifest.name, {
     manifest,

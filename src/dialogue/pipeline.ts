@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { samplesToMs } from '../audio/pcm.js';
 import { writeWavFile } from '../audio/wav.js';
 import type { GatewayConfig } from '../config/load.js';
-import type { RegisteredConnector } from '../connectors/types.js';
+import type { RegisteredConnector, Tier } from '../connectors/types.js';
 import type { EndpointerOptions, VoiceActivityDetector } from '../endpoint/types.js';
 import { asGatewayError } from '../errors.js';
 import {
@@ -49,6 +49,19 @@ export interface PipelineOptions {
   readonly baseDir?: string;
   /** Endpoints, settings and secrets of each sandboxed connector's calls. */
   readonly sandboxPlan?: ExecutorOptions['sandboxPlan'];
+  /**
+   * The signed audit trail. Dangerous and critical actions run only after their record is
+   * on disk, and are refused when there is no trail.
+   */
+  readonly audit?: ActionAudit;
+}
+
+/** What the pipeline needs of the audit trail (src/audit/log.ts). */
+export interface ActionAudit {
+  accepted(r: {
+    principal: string; connector: string; action: string; tier: string; slots?: unknown;
+  }): Promise<string>;
+  outcome(id: string, outcome: Execution['outcome'], code?: string): Promise<void>;
 }
 
 const WAKE_WORDS = new Set(WAKE_PHRASE.split(' '));
@@ -245,14 +258,7 @@ export class Pipeline {
     let execution: Execution | null = null;
     if (step.execute) {
       const a0 = performance.now();
-      execution = await this.executor.run(
-        { ...step.execute, tier: step.tier ?? 'critical' },
-        {
-          now: this.opts.now?.() ?? new Date(), timeZone: this.opts.timeZone,
-          principal: this.opts.config.dialogue.local_principal,
-          signal: new AbortController().signal, log,
-        },
-      );
+      execution = await this.execute(step.execute, step.tier ?? 'critical', log);
       t.timings.action = performance.now() - a0;
       this.conversation.executed(step, execution);
       step = Conversation.settle(step, execution);
@@ -304,6 +310,48 @@ export class Pipeline {
       transcript: report.transcript?.text ?? null, reply: reply?.text ?? null,
     }, 'turn finished');
     return report;
+  }
+
+  /** Runs one action; a world-changing one is recorded before it runs and after. */
+  private async execute(
+    run: NonNullable<DialogueStep['execute']>,
+    tier: Tier,
+    log: Logger,
+  ): Promise<Execution> {
+    const principal = this.opts.config.dialogue.local_principal;
+    // What cannot run at all (no such action, no tier) is refused before any record.
+    const refused = await this.executor.precheck({ ...run, tier });
+    if (refused) return refused;
+    const audited = tier === 'dangerous' || tier === 'critical';
+    const audit = this.opts.audit;
+    if (audited && !audit) {
+      const message = 'no audit trail: run `gateway keys` to make the audit signing key';
+      return { outcome: 'refused', error: { code: 'GW_AUDIT_UNAVAILABLE', message },
+        speech: 'I did not do it, because actions like this are only taken with an audit ' +
+          'trail, and none is set up.' };
+    }
+    let id: string | null = null;
+    if (audited && audit) {
+      try {
+        id = await audit.accepted({ principal, connector: run.connector, action: run.action,
+          tier, slots: run.input });
+      } catch (err) {
+        const e = asGatewayError(err, 'GW_AUDIT_WRITE_FAILED');
+        return { outcome: 'refused', error: { code: e.code, message: e.message },
+          speech: 'I did not do it, because its audit record could not be written.' };
+      }
+    }
+    const execution = await this.executor.run({ ...run, tier }, {
+      now: this.opts.now?.() ?? new Date(), timeZone: this.opts.timeZone, principal,
+      signal: new AbortController().signal, log,
+    });
+    if (id !== null && audit) {
+      await audit.outcome(id, execution.outcome, execution.error?.code).catch((err: unknown) => {
+        // The action has run: its outcome is still said; start-up recovery marks it.
+        log.error({ code: asGatewayError(err).code }, 'audit outcome not written');
+      });
+    }
+    return execution;
   }
 
   private async speak(

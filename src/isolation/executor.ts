@@ -10,6 +10,8 @@ import type { Violation } from './sandbox/classify.js';
 import { connectorWorkerPath } from './sandbox/paths.js';
 import { probeSandbox, type SandboxProbe } from './sandbox/probe.js';
 import { runSandboxed } from './sandbox/run.js';
+import { probeVm, type VmProbe } from './vm/probe.js';
+import { runInVm } from './vm/run.js';
 
 export type Outcome = 'succeeded' | 'failed' | 'refused' | 'indeterminate';
 
@@ -29,6 +31,8 @@ export interface Execution {
   readonly violation?: Violation;
   /** The sandbox layers the action ran under (dangerous tier only). */
   readonly sandbox?: { readonly layers: readonly string[]; readonly landlockAbi: number };
+  /** The microVM the action ran in (critical tier only): backend and cold boot time. */
+  readonly microvm?: { readonly backend: string; readonly bootMs: number | null };
 }
 
 export interface ExecutorOptions {
@@ -44,7 +48,14 @@ export interface ExecutorOptions {
   /** Tests only: switch layers off to show that each works alone; tighter limits. */
   readonly sandboxLayers?: Layers;
   readonly sandboxLimits?: Partial<Limits>;
+  /** The critical tier's availability and image; default: the real probe of this host. */
+  readonly vmProbe?: () => Promise<VmProbe>;
+  /** From the VMM's start to the guest agent's ready; generous under software emulation. */
+  readonly vmBootDeadlineMs?: number;
 }
+
+/** Default boot deadline of a microVM (software emulation on a busy host takes seconds). */
+export const DEFAULT_VM_BOOT_DEADLINE_MS = 120_000;
 
 /** Default deadline of one in-process action. */
 export const DEFAULT_ACTION_TIMEOUT_MS = 10_000;
@@ -57,6 +68,7 @@ export function tierUnavailable(
   tier: Tier,
   config: GatewayConfig,
   sandbox: SandboxProbe | null = null,
+  vm: VmProbe | null = null,
 ): string | null {
   switch (tier) {
     case 'safe':
@@ -67,9 +79,10 @@ export function tierUnavailable(
       return sandbox ? sandbox.unavailable
         : 'the sandbox for dangerous actions (bubblewrap, seccomp and Landlock) was not probed';
     case 'critical':
-      // Both halves are said: enabling the setting alone would not help in this version.
-      return 'the microVM tier for critical actions is not part of this version of the gateway' +
-        (config.enable_firecracker_sandbox ? '' : ', and enable_firecracker_sandbox is off');
+      if (!config.enable_firecracker_sandbox) {
+        return 'the microVM tier for critical actions is off (enable_firecracker_sandbox = false)';
+      }
+      return vm ? vm.unavailable : 'the microVM tier for critical actions was not probed';
   }
 }
 
@@ -100,23 +113,46 @@ export class Executor {
     private readonly options: ExecutorOptions = {},
   ) {}
 
-  async run(request: ActionRequest, ctx: ActionContext): Promise<Execution> {
-    const registered = this.connectors.get(request.connector);
-    const spec = registered?.manifest.actions[request.action];
-    if (!registered || !spec) {
+  /**
+   * The refusal `run` would give before anything starts (no such action, its tier cannot
+   * be provided), or null. The caller records an action in the audit trail only after this.
+   */
+  async precheck(request: ActionRequest): Promise<Execution | null> {
+    const spec = this.connectors.get(request.connector)?.manifest.actions[request.action];
+    if (!spec) {
       return refusal('GW_CONNECTOR_UNAVAILABLE', `no action ${request.connector}.${request.action}`,
         'I cannot do that: no connector provides that action.');
     }
-    const probe = request.tier === 'dangerous'
-      ? await (this.options.probe ?? probeSandbox)() : null;
-    const missing = tierUnavailable(request.tier, this.config, probe);
-    if (missing) {
-      return refusal('GW_TIER_UNAVAILABLE', missing,
-        `I did not do it, because ${missing}.`);
-    }
+    const { probe, vm } = await this.probes(request.tier);
+    const missing = tierUnavailable(request.tier, this.config, probe, vm);
+    return missing
+      ? refusal('GW_TIER_UNAVAILABLE', missing, `I did not do it, because ${missing}.`)
+      : null;
+  }
+
+  private async probes(tier: Tier): Promise<{
+    probe: SandboxProbe | null; vm: Awaited<ReturnType<typeof probeVm>> | null;
+  }> {
+    const probe = tier === 'dangerous' ? await (this.options.probe ?? probeSandbox)() : null;
+    const vm = tier === 'critical' && this.config.enable_firecracker_sandbox
+      ? await (this.options.vmProbe ?? (() => probeVm(this.config)))() : null;
+    return { probe, vm };
+  }
+
+  async run(request: ActionRequest, ctx: ActionContext): Promise<Execution> {
+    const refused = await this.precheck(request);
+    if (refused) return refused;
+    const registered = this.connectors.get(request.connector);
+    const spec = registered?.manifest.actions[request.action];
+    if (!registered || !spec) throw new GatewayError('GW_CONNECTOR_UNAVAILABLE', request.connector);
+    const { probe, vm } = await this.probes(request.tier);
     if (request.tier === 'dangerous' && probe) {
       return this.runSandboxed(registered.manifest.name, request.action, spec, request.input, ctx,
         probe);
+    }
+    if (request.tier === 'critical' && vm) {
+      return this.runInMicroVm(registered.manifest.name, request.action, spec, request.input, ctx,
+        vm);
     }
     if (!registered.implementation) {
       return refusal('GW_CONNECTOR_UNAVAILABLE', `connector ${request.connector} is not installed`,
@@ -196,6 +232,59 @@ export class Executor {
     return { outcome: r.outcome, speech, error: r.error, violation: r.violation, sandbox };
   }
 
+  /** The critical tier: one microVM per action, from a verified image, or not at all. */
+  private async runInMicroVm(
+    connector: string, action: string, spec: ActionSpec, rawInput: unknown, ctx: ActionContext,
+    vm: VmProbe,
+  ): Promise<Execution> {
+    const parsed = spec.input.safeParse(rawInput);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => i.message).join('; ');
+      return refusal('GW_ACTION_INPUT_INVALID', problems,
+        'I did not do it, because the request was incomplete.');
+    }
+    let plan: Partial<SandboxPlan>;
+    try {
+      plan = this.options.sandboxPlan?.(connector) ?? {};
+    } catch (err) {
+      const e = asGatewayError(err, 'GW_CONNECTOR_CONFIG');
+      return refusal(e.code, e.message, `I did not do it: ${spokenMessage(e.message)}`);
+    }
+    if (!vm.publicKey) {
+      return refusal('GW_IMAGE_MISSING', 'no image key', 'I did not do it: no verified image.');
+    }
+    const log = ctx.log.child({ connector, action, tier: 'critical' });
+    const r = await runInVm({
+      connector, action, input: parsed.data,
+      endpoints: plan.endpoints ?? this.connectors.get(connector)?.manifest.egress ?? [],
+      settings: plan.settings ?? {}, secrets: plan.secrets ?? {},
+      now: ctx.now, timeZone: ctx.timeZone, principal: ctx.principal, signal: ctx.signal,
+      imageDir: vm.imageDir, publicKey: vm.publicKey, accel: vm.accel,
+      bootDeadlineMs: this.options.vmBootDeadlineMs ?? DEFAULT_VM_BOOT_DEADLINE_MS,
+      actionDeadlineMs: this.timeoutMs, log,
+    });
+    const microvm = { backend: r.backend, bootMs: r.bootMs === null ? null : Math.round(r.bootMs) };
+    log[levelFor(r.outcome === 'succeeded' ? 'ok' : r.outcome === 'refused' ? 'refused'
+      : 'failed')]({ outcome: r.outcome, code: r.error?.code ?? null, backend: r.backend,
+      bootMs: microvm.bootMs, egress: r.egress }, 'microVM action finished');
+    if (r.outcome === 'succeeded') {
+      const checked = spec.output?.safeParse(r.data);
+      if (checked && !checked.success) {
+        return { outcome: 'failed', speech: 'Sorry, that did not work.', microvm,
+          error: { code: 'GW_ACTION_OUTPUT_INVALID',
+            message: checked.error.issues.map((i) => i.message).join('; ') } };
+      }
+      return { outcome: 'succeeded', speech: r.speech ?? '', data: checked?.data ?? r.data,
+        microvm };
+    }
+    const speech = r.outcome === 'refused'
+      ? 'I did not do it: its secure virtual machine could not be started safely.'
+      : r.error && SPOKEN_FAILURES.has(r.error.code)
+        ? `That did not work: ${spokenMessage(r.error.message)}`
+        : 'Sorry, that did not work.';
+    return { outcome: r.outcome, speech, error: r.error, microvm };
+  }
+
   private async runInProcess(
     registered: RegisteredConnector,
     action: string,
@@ -222,7 +311,10 @@ export class Executor {
       const e = asGatewayError(err, 'GW_CONNECTOR_FAILED');
       const outcome: Outcome = e.code === 'GW_ACTION_TIMEOUT' ? 'indeterminate' : 'failed';
       const error = { code: e.code, message: e.message };
-      return { outcome, speech: 'Sorry, that did not work.', error };
+      // As for sandboxed actions: the far side's answer and a missing setting are said.
+      const speech = SPOKEN_FAILURES.has(e.code)
+        ? `That did not work: ${spokenMessage(e.message)}` : 'Sorry, that did not work.';
+      return { outcome, speech, error };
     } finally {
       removeListener();
     }

@@ -44,7 +44,7 @@ export function probeIsolation(): Probe[] {
     {
       name: 'kvm',
       ok: kvm,
-      detail: kvm ? '/dev/kvm present (whether a guest boots under it is checked at first boot)'
+      detail: kvm ? '/dev/kvm present (the microVM backend line says whether it is used)'
         : '/dev/kvm missing: microVMs would use software emulation',
       fix: kvm ? null : 'load kvm_intel or kvm_amd, or accept QEMU software emulation',
     },

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -32,7 +32,12 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'gw-messaging-'));
   await writeFile(path.join(dir, 'token'), `${TOKEN}\n`);
   configFile = path.join(dir, 'gateway.toml');
+  // World-changing actions run only with a signed audit trail.
+  await run(process.execPath, [GATEWAY, 'keys', '--dir', path.join(dir, 'keys')]);
   await writeFile(configFile, [
+    `keys_dir = "${path.join(dir, 'keys')}"`,
+    `state_path = "${path.join(dir, 'state.db')}"`,
+    `audit_path = "${path.join(dir, 'audit.jsonl')}"`,
     '[connectors.messaging]',
     `base_url = "${server.baseUrl}"`,
     `phone_number_id = "${PHONE_ID}"`,
@@ -72,7 +77,26 @@ describe('messaging through the sandbox', () => {
       expect(stderr).toContain('egress attempt');
       expect(stderr).not.toContain(TOKEN);
       expect(stderr).not.toMatch(/will be late/i);
+      // The send was recorded before it ran and after; the signed chain verifies.
+      const audit = await readFile(path.join(dir, 'audit.jsonl'), 'utf8');
+      const records = audit.trim().split('\n').map((l) => JSON.parse(l) as { kind: string });
+      expect(records.slice(-2).map((r) => r.kind)).toEqual(['accepted', 'outcome']);
+      expect(audit).not.toMatch(/will be late|447700900123/i);
+      const verify = await run(process.execPath, [GATEWAY, 'audit', 'verify', '-c', configFile]);
+      expect(verify.stdout).toMatch(/./);
     });
+
+  it('refuses to send without an audit trail', async () => {
+    const bare = path.join(dir, 'bare.toml');
+    await writeFile(bare, (await readFile(configFile, 'utf8'))
+      .replace(/^keys_dir = .*$/m, `keys_dir = "${path.join(dir, 'no-keys')}"`));
+    const { stdout } = await run(process.execPath, [GATEWAY, 'say', '--json', '-c', bare,
+      '--out', dir, 'tell the night shift thank you', 'confirm'],
+    { cwd: ROOT, env: { ...process.env, TZ: 'Europe/London' } });
+    const done = JSON.parse(stdout.trim().split('\n')[1] ?? '{}') as TurnReport;
+    expect(done).toMatchObject({ outcome: 'refused', error: { code: 'GW_AUDIT_UNAVAILABLE' } });
+    expect(server.requests).toHaveLength(0);
+  });
 
   it('sends nothing when the answer is not "confirm"', async () => {
     const { lines } = await gateway('say', 'tell the night shift call me back', 'no');

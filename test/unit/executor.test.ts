@@ -62,7 +62,7 @@ describe('executor', () => {
   it('says why the microVM tier is missing, and that the setting is off when it is', async () => {
     const ex = new Executor(registry('critical', async () => ({ speech: '' })), config);
     const r = await ex.run({ connector: 'demo', action: 'act', input: { n: 1 }, tier: 'critical' }, ctx);
-    expect(r.speech).toContain('not part of this version');
+    expect(r.outcome).toBe('refused');
     expect(r.speech).toContain('enable_firecracker_sandbox');
     const on = new Executor(registry('critical', async () => ({ speech: '' })),
       validateConfig({ enable_firecracker_sandbox: true }, 'test'));

@@ -19,6 +19,14 @@ export interface CalendarEvent {
 
 export type CalendarDay = 'today' | 'tomorrow' | 'day_after_tomorrow';
 
+/**
+ * Where events come from: the path of an iCalendar file, or a function that returns the
+ * iCalendar texts of the objects overlapping a time range (a CalDAV account).
+ */
+export type CalendarSource =
+  | string
+  | ((from: Date, to: Date) => Promise<readonly string[]>);
+
 export interface CalendarClock {
   /** The moment "today" is measured from. */
   readonly now: Date;
@@ -66,32 +74,42 @@ function toEvent(i: EventInstance, timeZone: string): CalendarEvent {
   return { ...common, start: startOfDay(first, timeZone), end: startOfDay(after, timeZone) };
 }
 
-async function readCalendar(icsPath: string): Promise<VEvent[]> {
-  const text = await readCalendarText(icsPath);
+async function parseEvents(text: string, origin: string): Promise<VEvent[]> {
   try {
     const data = await ical.async.parseICS(text);
     return Object.values(data).filter((c): c is VEvent => c?.type === 'VEVENT');
   } catch (err) {
-    throw new GatewayError('GW_CONNECTOR_FAILED', `cannot parse calendar file ${icsPath}`,
-      { cause: err });
+    throw new GatewayError('GW_CONNECTOR_FAILED', `cannot parse ${origin}`, { cause: err });
   }
+}
+
+/** The VEVENTs of the source; a CalDAV source is asked for the window [from, to) only. */
+async function readCalendar(source: CalendarSource, from: Date, to: Date): Promise<VEvent[]> {
+  if (typeof source === 'string') {
+    return parseEvents(await readCalendarText(source), `calendar file ${source}`);
+  }
+  const events: VEvent[] = [];
+  for (const text of await source(from, to)) {
+    events.push(...await parseEvents(text, 'an event from the calendar server'));
+  }
+  return events;
 }
 
 /** Every occurrence overlapping [from, to), sorted: all-day ones first, then by start. */
 async function occurrences(
-  icsPath: string,
+  source: CalendarSource,
   from: Date,
   to: Date,
   timeZone: string,
 ): Promise<CalendarEvent[]> {
   checkTimeZone(timeZone);
   const margin = EXPANSION_MARGIN_DAYS * DAY_MS;
+  const wideFrom = new Date(from.getTime() - margin);
+  const wideTo = new Date(to.getTime() + margin);
   const found: CalendarEvent[] = [];
-  for (const vevent of await readCalendar(icsPath)) {
+  for (const vevent of await readCalendar(source, wideFrom, wideTo)) {
     const instances = ical.expandRecurringEvent(vevent, {
-      from: new Date(from.getTime() - margin),
-      to: new Date(to.getTime() + margin),
-      expandOngoing: true,
+      from: wideFrom, to: wideTo, expandOngoing: true,
     });
     for (const i of instances) {
       if (i.event.status === 'CANCELLED') continue;
@@ -123,12 +141,12 @@ export function dayWindow(day: CalendarDay, clock: CalendarClock): { from: Date;
  * events included, sorted with all-day events first and then by start time.
  */
 export async function agenda(
-  icsPath: string,
+  source: CalendarSource,
   day: CalendarDay,
   clock: CalendarClock,
 ): Promise<CalendarEvent[]> {
   const { from, to } = dayWindow(day, clock);
-  return occurrences(icsPath, from, to, clock.timeZone);
+  return occurrences(source, from, to, clock.timeZone);
 }
 
 /**
@@ -136,10 +154,10 @@ export async function agenda(
  * NEXT_MEETING_HORIZON_DAYS; all-day events are not meetings. Null when there is none.
  */
 export async function nextMeeting(
-  icsPath: string,
+  source: CalendarSource,
   clock: CalendarClock,
 ): Promise<CalendarEvent | null> {
   const to = new Date(clock.now.getTime() + NEXT_MEETING_HORIZON_DAYS * DAY_MS);
-  const events = await occurrences(icsPath, clock.now, to, clock.timeZone);
+  const events = await occurrences(source, clock.now, to, clock.timeZone);
   return events.find((e) => !e.allDay && e.start >= clock.now) ?? null;
 }

@@ -1,0 +1,343 @@
+/**
+ * `gateway rootfs build`: the guest image from what this host already has.
+ *
+ * - kernel: the Debian cloud kernel package, fetched with `apt-get download` and unpacked
+ *   with `dpkg-deb -x` into the cache (never installed on the host);
+ * - initramfs: busybox-static, the virtio modules and rootfs/init.sh, as a newc archive;
+ * - root: the host's own Node.js binary and the libraries `ldd` names, all of dist/ (the
+ *   guest agent and connector modules), extra connector folders, as a read-only ext4 image
+ *   made by `mke2fs -d` (no mount, no root needed);
+ * - manifest.json with every hash and the kernel command line (signed separately).
+ *
+ * Results are cached outside the clone under a key made of every input, so a rebuild with
+ * unchanged inputs is a copy.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync,
+  readdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { GatewayError } from '../../errors.js';
+import { nodeRuntimeFiles, projectRoot } from '../sandbox/paths.js';
+import { buildCpio, type CpioEntry } from './cpio.js';
+import {
+  IMAGE_FORMAT, MANIFEST_FILE, sha256File, writeManifest, type ImageManifest, type RootFile,
+} from './image.js';
+
+/** Changing how images are made changes this, and with it every cache key. */
+const RECIPE_VERSION = '2';
+const KERNEL_META_PACKAGE = 'linux-image-cloud-amd64';
+const MODULES = [
+  'drivers/virtio/virtio_ring.ko', 'drivers/virtio/virtio.ko', 'drivers/virtio/virtio_mmio.ko',
+  'drivers/block/virtio_blk.ko', 'drivers/char/virtio_console.ko',
+  'drivers/char/hw_random/virtio-rng.ko',
+];
+/**
+ * quiet: the serial console is slow under emulation. tsc_early_khz: under QEMU's software
+ * emulation the kernel cannot calibrate the TSC against the PIT and stalls without it.
+ * panic=-1 with the VMM's -no-reboot: when the agent (PID 1) exits, the VM ends.
+ */
+export const DEFAULT_CMDLINE =
+  'console=ttyS0 quiet panic=-1 reboot=t tsc_early_khz=2000000 random.trust_cpu=off';
+const FIXED_TIME = new Date(0);
+
+export interface BuildOptions {
+  readonly outDir: string;
+  readonly cacheDir?: string;
+  /** Extra connector modules: name to a folder holding worker.js or worker.mjs. */
+  readonly extraConnectors?: Readonly<Record<string, string>>;
+  readonly progress?: (step: string) => void;
+}
+
+export interface BuildResult {
+  readonly manifest: ImageManifest;
+  readonly cached: boolean;
+  readonly ms: number;
+}
+
+export function defaultCacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'digital-twin-gateway');
+}
+
+export function defaultImageDir(): string {
+  return path.join(projectRoot(), 'build', 'rootfs');
+}
+
+function run(cmd: string, args: string[], cwd?: string, env?: NodeJS.ProcessEnv): string {
+  try {
+    return execFileSync(cmd, args, { cwd, encoding: 'utf8', env: env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 16 * 1024 * 1024 });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new GatewayError('GW_IMAGE_BUILD', `${cmd} ${args.join(' ')}: ` +
+      `${(e.stderr ?? e.message).trim().split('\n').slice(-2).join(' / ')}`);
+  }
+}
+
+/** The versioned kernel package the meta package depends on, e.g. linux-image-6.1.0-57-... */
+function kernelPackage(): string {
+  const out = run('apt-cache', ['depends', KERNEL_META_PACKAGE]);
+  const m = /Depends:\s*(linux-image-\S+)/.exec(out);
+  if (!m?.[1]) throw new GatewayError('GW_IMAGE_BUILD', `no kernel behind ${KERNEL_META_PACKAGE}`);
+  return m[1];
+}
+
+interface Kernel {
+  readonly deb: string;
+  readonly vmlinuz: string;
+  readonly modulesDir: string;
+}
+
+/** Downloads and unpacks the kernel package once per version into the cache. */
+function fetchKernel(cacheDir: string, progress: (s: string) => void): Kernel {
+  const pkg = kernelPackage();
+  const debs = path.join(cacheDir, 'debs');
+  mkdirSync(debs, { recursive: true });
+  let deb = readdirSync(debs).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
+  if (!deb) {
+    progress(`downloading ${pkg} (apt-get download)`);
+    run('apt-get', ['download', pkg], debs);
+    deb = readdirSync(debs).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
+    if (!deb) throw new GatewayError('GW_IMAGE_BUILD', `apt-get download left no ${pkg} package`);
+  }
+  const unpacked = path.join(cacheDir, 'kernel', deb.replace(/\.deb$/, ''));
+  if (!existsSync(path.join(unpacked, '.complete'))) {
+    progress(`unpacking ${deb} (dpkg-deb -x)`);
+    rmSync(unpacked, { recursive: true, force: true });
+    mkdirSync(unpacked, { recursive: true });
+    run('dpkg-deb', ['-x', path.join(debs, deb), unpacked]);
+    writeFileSync(path.join(unpacked, '.complete'), '');
+  }
+  const boot = path.join(unpacked, 'boot');
+  const vmlinuz = readdirSync(boot).find((f) => f.startsWith('vmlinuz-'));
+  const release = vmlinuz?.slice('vmlinuz-'.length);
+  if (!vmlinuz || !release) throw new GatewayError('GW_IMAGE_BUILD', `no vmlinuz in ${deb}`);
+  return { deb, vmlinuz: path.join(boot, vmlinuz),
+    modulesDir: path.join(unpacked, 'lib', 'modules', release, 'kernel') };
+}
+
+/** Every regular file under a folder, as paths relative to it, sorted. */
+function walk(dir: string, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const rel = prefix ? `${prefix}/${name}` : name;
+    const st = lstatSync(path.join(dir, name));
+    if (st.isDirectory()) out.push(...walk(path.join(dir, name), rel));
+    else if (st.isFile()) out.push(rel);
+  }
+  return out;
+}
+
+function hashBytes(h: ReturnType<typeof createHash>, label: string, data: Buffer | string): void {
+  h.update(`${label}\0${Buffer.byteLength(data)}\0`);
+  h.update(data);
+}
+
+interface Inputs {
+  readonly key: string;
+  readonly busybox: string;
+  readonly initScript: string;
+  readonly dist: string;
+  readonly extra: Readonly<Record<string, string>>;
+}
+
+function collectInputs(kernel: Kernel, extra: Readonly<Record<string, string>>): Inputs {
+  const root = projectRoot();
+  const busybox = '/bin/busybox';
+  if (!existsSync(busybox)) {
+    throw new GatewayError('GW_IMAGE_BUILD', 'busybox is missing: apt-get install busybox-static');
+  }
+  const initScript = path.join(root, 'rootfs', 'init.sh');
+  const dist = path.join(root, 'dist');
+  if (!existsSync(path.join(dist, 'isolation', 'vm', 'guest', 'agent.js'))) {
+    throw new GatewayError('GW_IMAGE_BUILD', 'dist/ has no guest agent: run `npm run build`');
+  }
+  const h = createHash('sha256');
+  hashBytes(h, 'recipe', RECIPE_VERSION);
+  hashBytes(h, 'cmdline', DEFAULT_CMDLINE);
+  hashBytes(h, 'kernel', kernel.deb);
+  for (const f of [busybox, initScript, ...nodeRuntimeFiles().binds.map((b) => b.source)]) {
+    hashBytes(h, f, readFileSync(f));
+  }
+  for (const f of walk(dist)) hashBytes(h, `dist/${f}`, readFileSync(path.join(dist, f)));
+  for (const [name, dir] of Object.entries(extra).sort()) {
+    for (const f of walk(dir)) hashBytes(h, `extra/${name}/${f}`, readFileSync(path.join(dir, f)));
+  }
+  return { key: h.digest('hex').slice(0, 32), busybox, initScript, dist, extra };
+}
+
+function initramfs(kernel: Kernel, inputs: Inputs): Buffer {
+  const entries: CpioEntry[] = [
+    { name: 'bin', kind: 'dir', mode: 0o755 },
+    { name: 'lib', kind: 'dir', mode: 0o755 },
+    { name: 'lib/modules', kind: 'dir', mode: 0o755 },
+    { name: 'init', kind: 'file', mode: 0o755, data: readFileSync(inputs.initScript) },
+    { name: 'bin/busybox', kind: 'file', mode: 0o755, data: readFileSync(inputs.busybox) },
+  ];
+  for (const m of MODULES) {
+    entries.push({ name: `lib/modules/${path.basename(m)}`, kind: 'file', mode: 0o644,
+      data: readFileSync(path.join(kernel.modulesDir, m)) });
+  }
+  return buildCpio(entries);
+}
+
+function copyTree(from: string, to: string): void {
+  for (const rel of walk(from)) {
+    mkdirSync(path.dirname(path.join(to, rel)), { recursive: true });
+    copyFileSync(path.join(from, rel), path.join(to, rel));
+  }
+}
+
+/** The staging tree of the root filesystem; returns connector name to guest module path. */
+function stageRoot(stage: string, inputs: Inputs): Record<string, string> {
+  for (const d of ['dev', 'proc', 'sys', 'tmp', 'usr/bin', 'opt/gw']) {
+    mkdirSync(path.join(stage, d), { recursive: true });
+  }
+  const runtime = nodeRuntimeFiles();
+  for (const b of runtime.binds) {
+    const dest = path.join(stage, b.dest);
+    mkdirSync(path.dirname(dest), { recursive: true });
+    copyFileSync(b.source, dest);
+    chmodSync(dest, 0o755);
+  }
+  // The interpreter path baked into the binary must resolve: /usr/bin/node runs as PID 1.
+  copyFileSync(runtime.node, path.join(stage, 'usr', 'bin', 'node'));
+  chmodSync(path.join(stage, 'usr', 'bin', 'node'), 0o755);
+  for (const l of runtime.links) symlinkSync(l.target, path.join(stage, l.path));
+  copyTree(inputs.dist, path.join(stage, 'opt', 'gw', 'dist'));
+  const connectors: Record<string, string> = {};
+  const builtIn = path.join(inputs.dist, 'connectors');
+  for (const name of existsSync(builtIn) ? readdirSync(builtIn).sort() : []) {
+    if (existsSync(path.join(builtIn, name, 'worker.js'))) {
+      connectors[name] = `/opt/gw/dist/connectors/${name}/worker.js`;
+    }
+  }
+  for (const [name, dir] of Object.entries(inputs.extra).sort()) {
+    copyTree(dir, path.join(stage, 'opt', 'gw', 'extra', name));
+    const file = ['worker.js', 'worker.mjs'].find((f) => existsSync(path.join(dir, f)));
+    if (!file) throw new GatewayError('GW_IMAGE_BUILD', `${dir} has no worker.js or worker.mjs`);
+    connectors[name] = `/opt/gw/extra/${name}/${file}`;
+  }
+  return connectors;
+}
+
+async function rootFiles(stage: string): Promise<RootFile[]> {
+  const files: RootFile[] = [];
+  for (const rel of walk(stage)) {
+    const full = path.join(stage, rel);
+    const st = statSync(full);
+    files.push({ path: `/${rel}`, sha256: await sha256File(full), size: st.size,
+      mode: st.mode & 0o7777 });
+  }
+  return files;
+}
+
+function fixTimes(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const full = path.join(dir, name);
+    const st = lstatSync(full);
+    if (st.isDirectory()) fixTimes(full);
+    if (!st.isSymbolicLink()) utimesSync(full, FIXED_TIME, FIXED_TIME);
+  }
+  utimesSync(dir, FIXED_TIME, FIXED_TIME);
+}
+
+function makeExt4(stage: string, out: string, key: string, bytes: number): void {
+  // Room for metadata on top of the contents; the image is read-only in the guest.
+  const mib = Math.ceil((bytes * 1.1) / (1024 * 1024)) + 16;
+  // A UUID and directory hash seed derived from the inputs: the same inputs, the same bytes.
+  const k = key;
+  const uuid = `${k.slice(0, 8)}-${k.slice(8, 12)}-4${k.slice(13, 16)}-8${k.slice(17, 20)}-` +
+    k.slice(20, 32);
+  run('mke2fs', ['-q', '-F', '-t', 'ext4', '-O', '^has_journal', '-L', 'gwroot', '-U', uuid,
+    '-E', `hash_seed=${uuid},root_owner=0:0`, '-d', stage, out, `${mib}M`], undefined,
+  { ...process.env, E2FSPROGS_FAKE_TIME: '1', SOURCE_DATE_EPOCH: '1' });
+  // mke2fs 1.47.0 copies each inode's times from the staging file, and a change time (or a
+  // symlink's times) cannot be set there: pin them all with debugfs so that equal inputs
+  // give byte-identical images.
+  const all = ['/', '/lost+found', ...walkAll(stage)];
+  const commands = all.flatMap((p) => ['ctime', 'mtime', 'atime'].map((f) => `sif ${p} ${f} @1`))
+    .join('\n');
+  const cmdFile = path.join(path.dirname(out), 'debugfs.cmds');
+  writeFileSync(cmdFile, `${commands}\n`);
+  run('debugfs', ['-w', '-f', cmdFile, out], undefined,
+    { ...process.env, E2FSPROGS_FAKE_TIME: '1' });
+  rmSync(cmdFile);
+}
+
+/** Every path under a folder (folders, files, links), absolute inside it, sorted. */
+function walkAll(dir: string, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const rel = `${prefix}/${name}`;
+    out.push(rel);
+    const st = lstatSync(path.join(dir, name));
+    if (st.isDirectory()) out.push(...walkAll(path.join(dir, name), rel));
+  }
+  return out;
+}
+
+async function artefact(dir: string, name: string): Promise<ImageManifest['kernel']> {
+  const file = path.join(dir, name);
+  return { path: name, sha256: await sha256File(file), size: statSync(file).size };
+}
+
+/** Builds (or takes from the cache) the image and copies it to `outDir`, unsigned. */
+export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
+  const started = performance.now();
+  const progress = opts.progress ?? ((): void => {});
+  const cacheDir = opts.cacheDir ?? defaultCacheDir();
+  progress('kernel package');
+  const kernel = fetchKernel(cacheDir, progress);
+  progress('hashing inputs');
+  const inputs = collectInputs(kernel, opts.extraConnectors ?? {});
+  const cached = path.join(cacheDir, 'images', inputs.key);
+  const hit = existsSync(path.join(cached, MANIFEST_FILE));
+  if (!hit) {
+    mkdirSync(path.join(cacheDir, 'images'), { recursive: true });
+    const work = mkdtempSync(path.join(cacheDir, 'images', `.build-${process.pid}-`));
+    try {
+      progress('initramfs (busybox, virtio modules, init)');
+      writeFileSync(path.join(work, 'initrd.img'), initramfs(kernel, inputs));
+      copyFileSync(kernel.vmlinuz, path.join(work, 'vmlinuz'));
+      progress('root tree (node, its libraries, dist/, connectors)');
+      const stage = path.join(work, 'stage');
+      const connectors = stageRoot(stage, inputs);
+      const files = await rootFiles(stage);
+      fixTimes(stage);
+      progress(`root filesystem (mke2fs -d, ${files.length} files)`);
+      makeExt4(stage, path.join(work, 'rootfs.ext4'), inputs.key,
+        files.reduce((n, f) => n + f.size, 0));
+      rmSync(stage, { recursive: true, force: true });
+      progress('manifest');
+      const manifest: ImageManifest = {
+        format: IMAGE_FORMAT, arch: 'x86_64', inputsKey: inputs.key,
+        sources: { kernel: kernel.deb, node: process.version, busybox: inputs.busybox },
+        kernel: await artefact(work, 'vmlinuz'), initrd: await artefact(work, 'initrd.img'),
+        rootfs: await artefact(work, 'rootfs.ext4'), cmdline: DEFAULT_CMDLINE, connectors, files,
+      };
+      writeManifest(work, manifest);
+      rmSync(cached, { recursive: true, force: true });
+      renameSync(work, cached);
+    } catch (err) {
+      rmSync(work, { recursive: true, force: true });
+      throw err;
+    }
+  } else {
+    progress(`cached image ${inputs.key}`);
+  }
+  progress(`copying to ${opts.outDir}`);
+  mkdirSync(opts.outDir, { recursive: true });
+  // An old signature must never cover a new manifest.
+  rmSync(path.join(opts.outDir, 'manifest.sig'), { force: true });
+  for (const f of ['vmlinuz', 'initrd.img', 'rootfs.ext4', MANIFEST_FILE]) {
+    copyFileSync(path.join(cached, f), path.join(opts.outDir, f));
+  }
+  const manifest = JSON.parse(readFileSync(path.join(cached, MANIFEST_FILE), 'utf8')) as
+    ImageManifest;
+  return { manifest, cached: hit, ms: performance.now() - started };
+}

@@ -1,0 +1,70 @@
+/**
+ * The QEMU backend: `-M microvm` on x86-64, with exactly four devices (the read-only root
+ * disk, a virtio-serial port for the agent, a virtio RNG, the serial console) and no network
+ * device. KVM is used only where it can really boot a stock guest: a /dev/kvm that is not
+ * backed by hardware virtualisation (this build machine's PVM) hangs the Debian kernel, so
+ * its presence alone decides nothing.
+ */
+import { existsSync } from 'node:fs';
+import { which } from '../host.js';
+import type { VerifiedImage } from './image.js';
+
+export type Accel = 'kvm' | 'tcg';
+
+export interface AccelChoice {
+  readonly accel: Accel;
+  readonly why: string;
+}
+
+/** Where the host's KVM comes from, read from /sys; injectable for tests. */
+export interface KvmFacts {
+  readonly device: boolean;
+  readonly modules: readonly string[];
+}
+
+export function readKvmFacts(): KvmFacts {
+  const modules = ['kvm_intel', 'kvm_amd', 'kvm_pvm'].filter((m) => existsSync(`/sys/module/${m}`));
+  return { device: existsSync('/dev/kvm'), modules };
+}
+
+export function chooseAccel(facts: KvmFacts = readKvmFacts()): AccelChoice {
+  if (!facts.device) return { accel: 'tcg', why: 'no /dev/kvm: software emulation' };
+  if (facts.modules.includes('kvm_intel') || facts.modules.includes('kvm_amd')) {
+    return { accel: 'kvm', why: `/dev/kvm backed by ${facts.modules.join(', ')}` };
+  }
+  const what = facts.modules.includes('kvm_pvm') ? 'PVM (paravirtual, no VMX/SVM)'
+    : 'no kvm_intel or kvm_amd module';
+  return { accel: 'tcg',
+    why: `/dev/kvm is ${what}: a stock guest kernel does not boot under it; software emulation` };
+}
+
+export function qemuBinary(): string | null {
+  return which('qemu-system-x86_64');
+}
+
+export interface QemuPlan {
+  readonly image: VerifiedImage;
+  readonly agentSocket: string;
+  readonly accel: Accel;
+  readonly memMib: number;
+}
+
+export function qemuArgs(plan: QemuPlan): string[] {
+  // pit and pic on: with microvm's defaults (off) boots under emulation hang (REFERENCE.md).
+  const machine = `microvm,pit=on,pic=on,rtc=on${plan.accel === 'kvm' ? ',accel=kvm' : ''}`;
+  return [
+    '-M', machine, '-accel', plan.accel, '-m', String(plan.memMib), '-smp', '1',
+    '-nodefaults', '-no-user-config', '-nographic', '-no-reboot', '-nic', 'none',
+    // No new processes, no privilege changes, no obsolete syscalls, no resource control.
+    '-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',
+    '-kernel', plan.image.kernel, '-initrd', plan.image.initrd,
+    '-append', plan.image.manifest.cmdline,
+    '-serial', 'stdio',
+    '-drive', `id=root,file=${plan.image.rootfs},format=raw,if=none,readonly=on`,
+    '-device', 'virtio-blk-device,drive=root',
+    '-device', 'virtio-serial-device',
+    '-chardev', `socket,id=agent,path=${plan.agentSocket}`,
+    '-device', 'virtserialport,chardev=agent,name=gw.agent',
+    '-device', 'virtio-rng-device',
+  ];
+}
