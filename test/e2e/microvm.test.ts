@@ -22,7 +22,9 @@ import { createLogger } from '../../src/log.js';
 import { buildImage } from '../../src/isolation/vm/build.js';
 import { Firelog } from '../../src/isolation/vm/firelog.js';
 import { signImage } from '../../src/isolation/vm/image.js';
-import { runInVm, type VmCall, type VmResult } from '../../src/isolation/vm/run.js';
+import {
+  runInVm, sweepStaleVmDirs, type VmCall, type VmResult,
+} from '../../src/isolation/vm/run.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const ECHO = path.join(ROOT, 'test/fixtures/connectors/vmecho');
@@ -231,5 +233,11 @@ describe('critical tier microVM (QEMU)', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(vmms()).toEqual([]);
+    // Its temporary folder (agent socket) is removed before the next VM starts.
+    const leftover = readdirSync(os.tmpdir()).filter((n) => n.startsWith(`gw-vm-${parent.pid}-`));
+    expect(leftover.length).toBe(1);
+    sweepStaleVmDirs();
+    expect(readdirSync(os.tmpdir()).filter((n) => n.startsWith(`gw-vm-${parent.pid}-`)))
+      .toEqual([]);
   });
 });

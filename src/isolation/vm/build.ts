@@ -286,6 +286,18 @@ async function artefact(dir: string, name: string): Promise<ImageManifest['kerne
   return { path: name, sha256: await sha256File(file), size: statSync(file).size };
 }
 
+/** Cached images kept besides the newest: each is ~130 MiB, and every dist/ change adds one. */
+const KEEP_CACHED_IMAGES = 3;
+
+function pruneCache(images: string, keep: string): void {
+  const entries = readdirSync(images).filter((n) => !n.startsWith('.') && n !== keep)
+    .map((n) => ({ n, t: statSync(path.join(images, n)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const { n } of entries.slice(KEEP_CACHED_IMAGES - 1)) {
+    rmSync(path.join(images, n), { recursive: true, force: true });
+  }
+}
+
 /** Builds (or takes from the cache) the image and copies it to `outDir`, unsigned. */
 export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
@@ -323,6 +335,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
       writeManifest(work, manifest);
       rmSync(cached, { recursive: true, force: true });
       renameSync(work, cached);
+      pruneCache(path.join(cacheDir, 'images'), inputs.key);
     } catch (err) {
       rmSync(work, { recursive: true, force: true });
       throw err;
