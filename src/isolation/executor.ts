@@ -101,6 +101,17 @@ function spokenMessage(message: string): string {
   return `${m.charAt(0).toLowerCase()}${m.slice(1)}.`;
 }
 
+/** An isolated worker's result, held to the action's output schema when it has one. */
+function checkedOutput(spec: ActionSpec, speech: string | undefined, data: unknown): Execution {
+  const checked = spec.output?.safeParse(data);
+  if (checked && !checked.success) {
+    return { outcome: 'failed', speech: 'Sorry, that did not work.',
+      error: { code: 'GW_ACTION_OUTPUT_INVALID',
+        message: checked.error.issues.map((i) => i.message).join('; ') } };
+  }
+  return { outcome: 'succeeded', speech: speech ?? '', data: checked?.data ?? data };
+}
+
 function refusal(code: ErrorCode, message: string, speech: string): Execution {
   return { outcome: 'refused', speech, error: { code, message } };
 }
@@ -214,16 +225,7 @@ export class Executor {
       outcome: r.outcome, code: r.error?.code ?? null, layer: r.violation?.layer ?? null,
       readyMs: r.readyMs === null ? null : Math.round(r.readyMs), egress: r.egress,
     }, 'sandboxed action finished');
-    if (r.outcome === 'succeeded') {
-      const checked = spec.output?.safeParse(r.data);
-      if (checked && !checked.success) {
-        return { outcome: 'failed', speech: 'Sorry, that did not work.', sandbox,
-          error: { code: 'GW_ACTION_OUTPUT_INVALID',
-            message: checked.error.issues.map((i) => i.message).join('; ') } };
-      }
-      return { outcome: 'succeeded', speech: r.speech ?? '', data: checked?.data ?? r.data,
-        sandbox };
-    }
+    if (r.outcome === 'succeeded') return { ...checkedOutput(spec, r.speech, r.data), sandbox };
     const speech = r.violation
       ? 'I stopped that connector: it tried something its sandbox does not allow.'
       : r.error && SPOKEN_FAILURES.has(r.error.code)
@@ -267,16 +269,7 @@ export class Executor {
     log[levelFor(r.outcome === 'succeeded' ? 'ok' : r.outcome === 'refused' ? 'refused'
       : 'failed')]({ outcome: r.outcome, code: r.error?.code ?? null, backend: r.backend,
       bootMs: microvm.bootMs, egress: r.egress }, 'microVM action finished');
-    if (r.outcome === 'succeeded') {
-      const checked = spec.output?.safeParse(r.data);
-      if (checked && !checked.success) {
-        return { outcome: 'failed', speech: 'Sorry, that did not work.', microvm,
-          error: { code: 'GW_ACTION_OUTPUT_INVALID',
-            message: checked.error.issues.map((i) => i.message).join('; ') } };
-      }
-      return { outcome: 'succeeded', speech: r.speech ?? '', data: checked?.data ?? r.data,
-        microvm };
-    }
+    if (r.outcome === 'succeeded') return { ...checkedOutput(spec, r.speech, r.data), microvm };
     const speech = r.outcome === 'refused'
       ? 'I did not do it: its secure virtual machine could not be started safely.'
       : r.error && SPOKEN_FAILURES.has(r.error.code)
