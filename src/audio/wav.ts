@@ -213,10 +213,11 @@ export function encodeWav(samples: Int16Array, sampleRate: number): Buffer {
   return out;
 }
 
+/** Written readable by its owner only: a reply can read back a message or a balance. */
 export async function writeWavFile(
   path: string,
   samples: Int16Array,
   sampleRate: number,
 ): Promise<void> {
-  await writeFile(path, encodeWav(samples, sampleRate));
+  await writeFile(path, encodeWav(samples, sampleRate), { mode: 0o600 });
 }

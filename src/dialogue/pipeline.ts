@@ -365,7 +365,7 @@ export class Pipeline {
       timings.tts = performance.now() - t0;
       const durationMs = Math.round((audio.samples.length * 1000) / audio.sampleRate);
       if (!this.opts.outputDir) return { text, audio: null, durationMs };
-      await mkdir(this.opts.outputDir, { recursive: true });
+      await mkdir(this.opts.outputDir, { recursive: true, mode: 0o700 });
       const file = path.join(this.opts.outputDir, `${this.id}-turn-${turn}.wav`);
       await writeWavFile(file, audio.samples, audio.sampleRate);
       return { text, audio: file, durationMs };

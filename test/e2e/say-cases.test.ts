@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -71,6 +71,11 @@ const CASES: readonly Case[] = [
 ];
 
 describe('gateway say --json, case by case', () => {
+  it('writes reply audio readable by its owner only (it can read a message back)', async () => {
+    const [r] = await say('send a message to the night shift saying I will be late');
+    expect(statSync(r?.reply?.audio ?? '').mode & 0o777).toBe(0o600);
+  });
+
   for (const [name, texts, want] of CASES) {
     it(name, async () => {
       const got = await say(...texts);
