@@ -1,67 +1,21 @@
 import type { GatewayConfig } from '../config/load.js';
-import type { RegisteredConnector, Tier } from '../connectors/types.js';
+import type { RegisteredConnector } from '../connectors/types.js';
 import type { Execution } from '../isolation/executor.js';
 import { needsConfirmation, resolveTier } from '../isolation/tiers.js';
 import type {
-  IntentMatch, IntentSet, NotUnderstood, SlotValue, Understanding,
+  IntentMatch, IntentSet, Understanding,
 } from '../nlu/types.js';
-import type { Decision } from './report.js';
 import { GatewayError } from '../errors.js';
-import { MAX_WORDED_AMOUNT, amountToWords } from '../nlu/quantity-words.js';
 import { normalise } from '../nlu/normalise.js';
 import {
   MAX_CHOICES, answerQuestion, choiceText, missingSlot, type PendingQuestion,
 } from './questions.js';
 import { ActionGuard, type Channel, type GuardRequest } from './guard.js';
+import { listOr, outOfRange, readBack } from './replies.js';
+import type { Decision } from './report.js';
+import { step, type DialogueStep, type PendingAction, type TurnInput } from './step.js';
 
-/** What the dialogue was told about one turn. */
-export interface TurnInput {
-  /** True when the turn was addressed: wake word heard, push-to-talk, or text. */
-  readonly addressed: boolean;
-  /** Null when no speech followed (silence). */
-  readonly transcript: { readonly text: string; readonly confidence: number | null } | null;
-  readonly understanding: Understanding | null;
-  /** Conversation clock, in ms, at the start of the input. */
-  readonly at: number;
-  /** Spoken or typed; voice by default. */
-  readonly channel?: Channel;
-  /** Who is asking; the configured local principal by default. */
-  readonly principal?: string;
-}
-
-export interface PendingAction {
-  readonly intent: IntentMatch;
-  readonly connector: string;
-  readonly action: string;
-  readonly tier: Tier;
-  /** Conversation time after which the confirmation is void. */
-  readonly expiresAt: number;
-  /** Set once "confirm" was said and the spoken PIN is awaited. */
-  readonly awaitingPin?: boolean;
-  /** Who asked, and how, for the checks repeated just before the action runs. */
-  readonly request: GuardRequest;
-}
-
-/** What the dialogue decided; the caller runs `execute` if present, then speaks. */
-export interface DialogueStep {
-  readonly decision: Decision;
-  readonly reason: string | null;
-  readonly intent: IntentMatch | null;
-  readonly action: string | null;
-  readonly tier: Tier | null;
-  readonly reply: string;
-  /** The action to run now, and whether it ran after a confirmation. */
-  readonly execute: {
-    readonly connector: string;
-    readonly action: string;
-    readonly input: Record<string, SlotValue>;
-    readonly confirmed: boolean;
-  } | null;
-  /** True when the reply asks a question (opens the follow-up window). */
-  readonly asks: boolean;
-  /** The turn's words were a secret (a PIN): never echoed, logged or reported. */
-  readonly secretInput?: boolean;
-}
+export type { DialogueStep, PendingAction, TurnInput } from './step.js';
 
 const SORRY = "Sorry, I didn't catch that.";
 
@@ -254,37 +208,6 @@ export class Conversation {
   }
 
   /**
-   * The intent's read-back template, or, when it has none or cannot be filled from these
-   * slots (an LLM proposal may carry another shape), the generic read-back.
-   */
-  private readback(template: string | null, u: IntentMatch): string {
-    if (template) {
-      try {
-        return this.intents.render(template, u.slots);
-      } catch {
-        // fall through to the generic read-back, which names every slot
-      }
-    }
-    return this.genericReadback(u);
-  }
-
-  /** For an intent without a read-back template: its name and every slot, spoken. */
-  private genericReadback(u: IntentMatch): string {
-    const name = u.intent.replace(/[._]/g, ' ');
-    const slots = Object.entries(u.slots).map(([k, v]) => {
-      let value: string;
-      try {
-        value = this.intents.render(`{${k}}`, u.slots);
-      } catch {
-        value = typeof v === 'object' ? `${v.amount} ${v.currency}` : String(v);
-      }
-      return `${k.replace(/_/g, ' ')} ${value.charAt(0).toLowerCase()}${value.slice(1)}`;
-    });
-    const text = slots.length ? `${name}, ${slots.join(', ')}.` : `${name}.`;
-    return text.charAt(0).toUpperCase() + text.slice(1);
-  }
-
-  /**
    * The phrases a free-text slot can take when the answer is spoken to the offline
    * recogniser (whose grammar holds no dictation); null when typed, or with an open engine.
    */
@@ -431,7 +354,7 @@ export class Conversation {
       this.pending = {
         intent: u, connector, action, tier, expiresAt: Number.POSITIVE_INFINITY, request,
       };
-      const readback = this.readback(info?.readback ?? null, u);
+      const readback = readBack(this.intents, info?.readback ?? null, u);
       const phrase = this.config.dialogue.confirmation_phrase;
       return step('confirmation_requested', null, `${readback} Say ${phrase} to proceed.`, {
         ...base, asks: true,
@@ -448,45 +371,4 @@ export class Conversation {
     const reason = result.outcome === 'refused' ? (result.error?.code ?? 'refused') : s.reason;
     return { ...s, decision, reason, reply: result.speech };
   }
-}
-
-/** "Breaker must be from one to ninety nine." */
-function outOfRange(u: NotUnderstood): string {
-  const d = 'detail' in u
-    ? (u as { detail?: { slot: string; min: number; max: number } }).detail
-    : undefined;
-  if (!d) return 'That number is outside the range I accept.';
-  const name = d.slot.replace(/_/g, ' ');
-  const text = `${name} must be from ${spoken(d.min)} to ${spoken(d.max)}.`;
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-/** "a, b or c" */
-function listOr(items: readonly string[]): string {
-  const head = items.slice(0, -1);
-  const last = items.at(-1) ?? '';
-  return head.length > 0 ? `${head.join(', ')} or ${last}` : last;
-}
-
-function spoken(n: number): string {
-  return n >= 0 && n <= MAX_WORDED_AMOUNT ? amountToWords(n) : String(n);
-}
-
-function step(
-  decision: Decision,
-  reason: string | null,
-  reply: string,
-  more: Partial<Omit<DialogueStep, 'decision' | 'reason' | 'reply'>> = {},
-): DialogueStep {
-  return {
-    decision,
-    reason,
-    reply,
-    intent: more.intent ?? null,
-    action: more.action ?? null,
-    tier: more.tier ?? null,
-    execute: more.execute ?? null,
-    asks: more.asks ?? decision === 'not_understood',
-    ...(more.secretInput ? { secretInput: true } : {}),
-  };
 }

@@ -1,6 +1,7 @@
 import type {
   IntentInfo, IntentMatch, IntentSet, NotUnderstood, SlotValue, Understanding,
 } from '../nlu/types.js';
+import { listOr } from './replies.js';
 
 /**
  * A question the gateway asked about a command it could not run as said: a slot left out
@@ -45,9 +46,7 @@ export function choiceText(
   intents: IntentSet,
 ): string {
   const said = options.map((o) => intents.render(`{${slot}}`, o.slots));
-  const last = said.pop() ?? '';
-  const list = said.length > 0 ? `${said.join(', ')} or ${last}` : last;
-  return `Which ${slot.replace(/_/g, ' ')}: ${list}?`;
+  return `Which ${slot.replace(/_/g, ' ')}: ${listOr(said)}?`;
 }
 
 function sameValue(a: SlotValue | undefined, b: SlotValue | undefined): boolean {
