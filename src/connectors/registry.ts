@@ -94,5 +94,14 @@ export function sandboxPlans(
   config: GatewayConfig,
   baseDir: string,
 ): (connector: string) => SandboxPlan | null {
-  return (connector) => (connector === 'messaging' ? messagingPlan(config, baseDir) : null);
+  return (connector) => ISOLATED_PLANS[connector]?.(config, baseDir) ?? null;
 }
+
+/**
+ * The connectors whose actions run isolated (dangerous tier sandbox or critical tier
+ * microVM), each with the function that makes one call's plan from configuration.
+ */
+const ISOLATED_PLANS: Readonly<Record<string,
+  (config: GatewayConfig, baseDir: string) => SandboxPlan>> = {
+  messaging: messagingPlan,
+};

@@ -42,6 +42,11 @@ export interface ActionContext {
   readonly principal: string;
   readonly signal: AbortSignal;
   readonly log: Logger;
+  /**
+   * The action's idempotency key (its audit record id) for actions that change the world;
+   * connectors pass it to the far side wherever the protocol has one. Absent for reads.
+   */
+  readonly idempotencyKey?: string;
 }
 
 export interface ActionResult {
@@ -75,6 +80,8 @@ export interface SandboxContext {
   readonly secrets: Readonly<Record<string, string>>;
   /** The connector's non-secret settings from configuration (JSON values). */
   readonly settings: Readonly<Record<string, unknown>>;
+  /** The action's idempotency key (see ActionContext), or null when it has none. */
+  readonly idempotencyKey: string | null;
   /** A TCP stream to one of the manifest's endpoints, opened by the host's broker. */
   connect(host: string, port: number): Promise<Duplex>;
 }

@@ -344,6 +344,8 @@ export class Pipeline {
     const execution = await this.executor.run({ ...run, tier }, {
       now: this.opts.now?.() ?? new Date(), timeZone: this.opts.timeZone, principal,
       signal: new AbortController().signal, log,
+      // The audit record's id is the action's idempotency key, handed to the far side.
+      ...(id !== null ? { idempotencyKey: id } : {}),
     });
     if (id !== null && audit) {
       await audit.outcome(id, execution.outcome, execution.error?.code).catch((err: unknown) => {

@@ -218,7 +218,8 @@ export class Executor {
       endpoints: plan.endpoints ?? manifest?.egress ?? [],
       settings: plan.settings ?? {}, secrets: plan.secrets ?? {},
       now: ctx.now, timeZone: ctx.timeZone, principal: ctx.principal, signal: ctx.signal,
-      deadlineMs: this.timeoutMs, log, bwrap: probe.bwrap ?? 'bwrap', cgroupNs: probe.cgroupNs,
+      idempotencyKey: ctx.idempotencyKey ?? null, deadlineMs: this.timeoutMs, log,
+      bwrap: probe.bwrap ?? 'bwrap', cgroupNs: probe.cgroupNs,
       layers, limits: this.options.sandboxLimits,
     });
     log[levelFor(r.outcome === 'succeeded' ? 'ok' : r.violation ? 'refused' : 'failed')]({
@@ -261,6 +262,7 @@ export class Executor {
       endpoints: plan.endpoints ?? this.connectors.get(connector)?.manifest.egress ?? [],
       settings: plan.settings ?? {}, secrets: plan.secrets ?? {},
       now: ctx.now, timeZone: ctx.timeZone, principal: ctx.principal, signal: ctx.signal,
+      idempotencyKey: ctx.idempotencyKey ?? null,
       imageDir: vm.imageDir, publicKey: vm.publicKey, accel: vm.accel,
       bootDeadlineMs: this.options.vmBootDeadlineMs ?? DEFAULT_VM_BOOT_DEADLINE_MS,
       actionDeadlineMs: this.timeoutMs, log,

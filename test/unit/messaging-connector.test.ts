@@ -41,7 +41,7 @@ function harness(over: {
   const connects: Array<{ host: string; port: number }> = [];
   const ctx: SandboxContext = {
     now: new Date('2026-12-07T08:00:00Z'), timeZone: 'Europe/London', principal: 'local',
-    signal: over.signal ?? new AbortController().signal,
+    signal: over.signal ?? new AbortController().signal, idempotencyKey: null,
     secrets: over.secrets ?? { whatsapp_token: TOKEN },
     settings: over.settings ?? {
       base_url: server.baseUrl, api_version: 'v21.0', phone_number_id: PHONE_ID,

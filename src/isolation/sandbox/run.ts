@@ -37,6 +37,7 @@ export interface SandboxCall {
   readonly now: Date;
   readonly timeZone: string;
   readonly principal: string;
+  readonly idempotencyKey?: string | null;
   readonly signal: AbortSignal;
   readonly deadlineMs: number;
   readonly log: Logger;
@@ -179,7 +180,7 @@ function request(call: SandboxCall): WorkerRequest {
   return {
     action: call.action, input: call.input, settings: { ...call.settings },
     secrets: { ...call.secrets }, now: call.now.toISOString(), timeZone: call.timeZone,
-    principal: call.principal,
+    principal: call.principal, idempotencyKey: call.idempotencyKey ?? null,
   };
 }
 

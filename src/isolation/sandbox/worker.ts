@@ -25,6 +25,8 @@ export interface WorkerRequest {
   readonly now: string;
   readonly timeZone: string;
   readonly principal: string;
+  /** The action's idempotency key, when it changes the world (see ActionContext). */
+  readonly idempotencyKey?: string | null;
 }
 
 export interface WorkerError {
@@ -131,6 +133,7 @@ async function main(): Promise<void> {
     signal: controller.signal,
     secrets: Object.freeze({ ...request.secrets }),
     settings: Object.freeze({ ...request.settings }),
+    idempotencyKey: typeof request.idempotencyKey === 'string' ? request.idempotencyKey : null,
     connect: (host, port) => brokerConnect(brokerPath, host, port),
   };
   try {

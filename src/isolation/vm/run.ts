@@ -34,6 +34,7 @@ export interface VmCall {
   readonly now: Date;
   readonly timeZone: string;
   readonly principal: string;
+  readonly idempotencyKey?: string | null;
   readonly signal: AbortSignal;
   readonly imageDir: string;
   readonly publicKey: Uint8Array;
@@ -167,7 +168,7 @@ async function supervise(
     channel.send({ t: 'run', module, request: {
       action: call.action, input: call.input, settings: { ...call.settings },
       secrets: { ...call.secrets }, now: call.now.toISOString(), timeZone: call.timeZone,
-      principal: call.principal } });
+      principal: call.principal, idempotencyKey: call.idempotencyKey ?? null } });
     delivered = true;
   });
   channel.once('result', (r) => {

@@ -119,6 +119,7 @@ async function runAction(m: Extract<HostMessage, { t: 'run' }>): Promise<WorkerR
       now: new Date(r.now), timeZone: r.timeZone, principal: r.principal,
       signal: new AbortController().signal,
       secrets: Object.freeze({ ...r.secrets }), settings: Object.freeze({ ...r.settings }),
+      idempotencyKey: typeof r.idempotencyKey === 'string' ? r.idempotencyKey : null,
       connect,
     };
     const result = await mod.connector.run(r.action, r.input, ctx);
