@@ -171,6 +171,26 @@ const point = z.strictObject({
 const pointName = z.string().regex(/^[a-z0-9]+( [a-z0-9]+)*$/,
   'expected lower-case words and digits separated by single spaces, e.g. "pump 1"');
 
+/** The critical tier's microVMs (src/isolation/vm). */
+const microvm = z.strictObject({
+  /** The image to boot: a folder with manifest.json and manifest.sig. */
+  image_dir: z.string().min(1).default('build/rootfs'),
+  /** The read-only store images are installed into, verified file by file ("" = none). */
+  store_dir: z.string().default(''),
+  /** Where image updates come from: a file:// or https:// URL of an image folder ("" = none). */
+  update_source: z.string().default(''),
+  /** Guest kernel: the Debian cloud kernel with its virtio modules, or a small built one. */
+  kernel: z.enum(['cloud', 'small']).default('cloud'),
+  memory_mib: z.number().int().min(64).max(4096).default(256),
+  /** From the VMM's start to the agent's ready; software emulation on a busy host is slow. */
+  boot_deadline_ms: z.number().int().min(1_000).max(600_000).default(120_000),
+  /** Start critical actions by restoring a signed snapshot of the booted image. */
+  snapshots: z.boolean().default(true),
+  snapshot_dir: z.string().min(1).default('state/snapshots'),
+  /** VMs kept started and waiting, so that a critical action never waits for a boot. */
+  warm_pool: z.number().int().min(0).max(16).default(0),
+});
+
 export const configSchema = z.strictObject({
   security_mode: z.enum(['standard', 'paranoid']).default('standard'),
   enable_firecracker_sandbox: z.boolean().default(false),
@@ -212,6 +232,7 @@ export const configSchema = z.strictObject({
   /** Who may do what (src/policy); by default the local principal may do everything. */
   policy: policySchema.default(policySchema.parse({})),
   server: server.default(server.parse({})),
+  microvm: microvm.default(microvm.parse({})),
 });
 
 export type GatewayConfig = z.infer<typeof configSchema>;
