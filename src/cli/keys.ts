@@ -7,7 +7,7 @@ import { parseOrUsage } from './args.js';
 import { oneLine } from './output.js';
 import { securePaths } from './secure-paths.js';
 
-const USAGE = 'usage: gateway keys [--dir DIR] [--purpose token,audit,image] [--force]';
+const USAGE = 'usage: gateway keys [--dir DIR] [--purpose token,audit,image,snapshot] [--force]';
 
 /**
  * `gateway keys`: creates the key directory and one Ed25519 pair per purpose. Existing

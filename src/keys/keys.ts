@@ -15,7 +15,11 @@ import { GatewayError } from '../errors.js';
  * base64 on one line, mode 0600; `<purpose>.pub` holds the 32-byte public key, mode 0644,
  * so that verifiers (`gateway audit verify`, the image checker) need no secret.
  */
-export const KEY_PURPOSES = ['token', 'audit', 'image'] as const;
+/**
+ * 'snapshot' signs the microVM snapshots this host makes (the image key usually lives with
+ * the image builder, not on the gateway host).
+ */
+export const KEY_PURPOSES = ['token', 'audit', 'image', 'snapshot'] as const;
 export type KeyPurpose = (typeof KEY_PURPOSES)[number];
 
 export interface KeyPair {

@@ -23,9 +23,9 @@ function codeOf(fn: () => unknown): string {
 describe('key directory', () => {
   it('creates one pair per purpose with 0700 directory and 0600 secrets', () => {
     const dir = path.join(tmp(), 'keys');
-    expect(generateKeys(dir)).toEqual(['token', 'audit', 'image']);
+    expect(generateKeys(dir)).toEqual(['token', 'audit', 'image', 'snapshot']);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
-    for (const p of ['token', 'audit', 'image'] as const) {
+    for (const p of ['token', 'audit', 'image', 'snapshot'] as const) {
       expect(statSync(secretKeyPath(dir, p)).mode & 0o777).toBe(0o600);
       expect(statSync(publicKeyPath(dir, p)).mode & 0o777).toBe(0o644);
       const pair = loadKeyPair(dir, p);
@@ -33,10 +33,10 @@ describe('key directory', () => {
       expect(nacl.sign.detached.verify(new Uint8Array([1, 2, 3]), sig, pair.publicKey)).toBe(true);
       expect(loadPublicKey(dir, p)).toEqual(pair.publicKey);
     }
-    // the three purposes are three different keys
-    const pubs = new Set(['token', 'audit', 'image'].map((p) =>
+    // the four purposes are four different keys
+    const pubs = new Set(['token', 'audit', 'image', 'snapshot'].map((p) =>
       readFileSync(path.join(dir, `${p}.pub`), 'utf8')));
-    expect(pubs.size).toBe(3);
+    expect(pubs.size).toBe(4);
   });
 
   it('refuses to overwrite without force, and keeps the old public key when forced', () => {

@@ -14,8 +14,20 @@ import {
   MAX_DATA_CHUNK, MAX_VM_CONNECTIONS, MAX_VM_FRAME_BYTES, type GuestMessage, type HostMessage,
 } from './protocol.js';
 
+export interface ReadyInfo {
+  readonly uptimeMs: number;
+  /** Present after a resume: whether the guest reseeded its RNG and set its clock. */
+  readonly fresh?: boolean;
+  /** Guest time the reseed took (diagnostics). */
+  readonly reseedMs?: number;
+  readonly error?: string;
+}
+
 export interface ChannelEvents {
-  ready: [uptimeMs: number];
+  /** Every "ready" frame: the first after boot, one more after each resume. */
+  ready: [info: ReadyInfo];
+  /** The VMM connected its end of the agent stream (a restored guest says nothing first). */
+  connected: [];
   result: [response: unknown];
   broken: [why: string];
 }
@@ -26,12 +38,15 @@ export class AgentChannel extends EventEmitter<ChannelEvents> {
   private guest: net.Socket | null = null;
   private readonly upstreams = new Map<number, net.Socket>();
   private readonly reader = new FrameReader(MAX_VM_FRAME_BYTES);
-  private gotReady = false;
 
+  /**
+   * A VM may be started before its action is known (while the confirmation is spoken, or
+   * in the warm pool): its endpoints are then empty until authorize() names them.
+   */
   constructor(
     readonly socketPath: string,
-    private readonly endpoints: readonly Endpoint[],
-    private readonly connector: string,
+    private endpoints: readonly Endpoint[],
+    private connector: string,
     private readonly log: Logger,
   ) {
     super();
@@ -43,6 +58,12 @@ export class AgentChannel extends EventEmitter<ChannelEvents> {
       this.server.once('error', reject);
       this.server.listen(this.socketPath, () => resolve());
     });
+  }
+
+  /** The call's connector and the only endpoints its egress may reach. */
+  authorize(endpoints: readonly Endpoint[], connector: string): void {
+    this.endpoints = endpoints;
+    this.connector = connector;
   }
 
   private accept(socket: net.Socket): void {
@@ -64,6 +85,7 @@ export class AgentChannel extends EventEmitter<ChannelEvents> {
       }
       for (const f of frames) this.handle(f as GuestMessage);
     });
+    this.emit('connected');
   }
 
   send(message: HostMessage): void {
@@ -73,10 +95,10 @@ export class AgentChannel extends EventEmitter<ChannelEvents> {
   private handle(m: GuestMessage): void {
     switch (m?.t) {
       case 'ready':
-        if (!this.gotReady) {
-          this.gotReady = true;
-          this.emit('ready', Number(m.uptimeMs));
-        }
+        this.emit('ready', { uptimeMs: Number(m.uptimeMs),
+          ...(typeof m.fresh === 'boolean' ? { fresh: m.fresh } : {}),
+          ...(typeof m.reseedMs === 'number' ? { reseedMs: m.reseedMs } : {}),
+          ...(typeof m.error === 'string' ? { error: m.error.slice(0, 300) } : {}) });
         return;
       case 'result':
         this.emit('result', m.response);

@@ -8,6 +8,12 @@
  *   host  -> guest run {module, request}      the action, its settings and secrets
  *   guest -> host  result {response}         the connector's answer; then the VM ends
  *
+ * After a snapshot restore (and on the VM a snapshot was just taken of), the host speaks first:
+ *   host  -> guest resume {entropy, nowMs}    fresh random bytes, the host's clock
+ *   guest -> host  ready {fresh: true}        the kernel CRNG was reseeded, the clock set
+ * Clones of one snapshot share RNG state until then; a guest that cannot reseed says
+ * ready {fresh: false, error} and the host destroys it.
+ *
  * Egress, multiplexed on the same stream by connection id. The host opens only endpoints the
  * call allows; bytes travel base64-encoded, in chunks well under the frame cap:
  *   guest -> host  open {id, host, port}  |  data {id, b64}  |  end {id}
@@ -21,9 +27,12 @@ export const MAX_VM_FRAME_BYTES = 1024 * 1024;
 export const MAX_DATA_CHUNK = 48 * 1024;
 /** Connections one call may ask for, allowed or not. */
 export const MAX_VM_CONNECTIONS = 8;
+/** Random bytes the host sends after a restore (the guest's reseed helper takes 32..256). */
+export const RESUME_ENTROPY_BYTES = 64;
 
 export type GuestMessage =
-  | { readonly t: 'ready'; readonly uptimeMs: number }
+  | { readonly t: 'ready'; readonly uptimeMs: number; readonly fresh?: boolean;
+      readonly reseedMs?: number; readonly error?: string }
   | { readonly t: 'result'; readonly response: WorkerResponse }
   | { readonly t: 'open'; readonly id: number; readonly host: string; readonly port: number }
   | { readonly t: 'data'; readonly id: number; readonly b64: string }
@@ -31,6 +40,7 @@ export type GuestMessage =
 
 export type HostMessage =
   | { readonly t: 'run'; readonly module: string; readonly request: WorkerRequest }
+  | { readonly t: 'resume'; readonly entropy: string; readonly nowMs: number }
   | { readonly t: 'opened'; readonly id: number }
   | { readonly t: 'refused'; readonly id: number; readonly reason: string }
   | { readonly t: 'data'; readonly id: number; readonly b64: string }

@@ -7,7 +7,20 @@
  * connector module the signed image holds, sends ONE result and exits, which ends the VM.
  * A connector's connect() is served by the host over the same stream; the guest has no
  * network device at all. It imports only Node.js built-ins and the frame codec.
+ *
+ * Snapshots: the host may freeze the VM after "ready" and restore clones of it. A clone's
+ * agent is still waiting in its read; the host's first message to it is "resume" with fresh
+ * random bytes and the time. The agent has its helper (native/guest/gw_reseed.c, started before
+ * the snapshot) reseed the kernel CRNG and set the clock, and says
+ * ready again. OpenSSL's DRBG inside this Node.js was seeded before the snapshot, so at start
+ * the agent makes a getrandom()-backed RAND engine (native/guest/gw_rand_engine.c) the process's
+ * RAND method: crypto.randomBytes, randomUUID, getRandomValues, key generation and TLS all
+ * read the (reseeded) kernel CRNG. Limit: random bytes drawn before the snapshot and cached
+ * (none by this agent) stay shared.
  */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import crypto from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Duplex } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -20,6 +33,8 @@ import {
 
 /** Connector modules live only here, inside the read-only signed image. */
 const MODULE_ROOT = '/opt/gw/';
+const RAND_ENGINE = '/opt/gw/native/gw_rand_engine.so';
+const RESEED = '/opt/gw/native/gw_reseed';
 
 let port: FileHandle;
 let writing: Promise<unknown> = Promise.resolve();
@@ -73,7 +88,7 @@ function connect(host: string, portNumber: number): Promise<Duplex> {
   });
 }
 
-function onEgress(m: Exclude<HostMessage, { t: 'run' }>): void {
+function onEgress(m: Exclude<HostMessage, { t: 'run' } | { t: 'resume' }>): void {
   const c = connections.get(m.id);
   if (!c) return;
   switch (m.t) {
@@ -139,10 +154,66 @@ async function finish(response: WorkerResponse): Promise<never> {
   process.exit(0);
 }
 
+/** Every later random byte of this process comes from getrandom() (see the file comment). */
+function useKernelRandom(): void {
+  if (!existsSync(RAND_ENGINE)) throw new Error(`${RAND_ENGINE} is missing from the image`);
+  crypto.setEngine(RAND_ENGINE, crypto.constants.ENGINE_METHOD_RAND);
+}
+
+/**
+ * The reseed helper, started before any snapshot can be taken: after a restore it only
+ * reads a line (a process started then would fork all of Node.js: ~170 ms emulated).
+ */
+let reseeder: ChildProcessWithoutNullStreams | null = null;
+const reseedAnswers: Array<(line: string) => void> = [];
+
+function startReseeder(): void {
+  const child = spawn(RESEED, [], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let buffered = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      reseedAnswers.shift()?.(buffered.slice(0, nl));
+      buffered = buffered.slice(nl + 1);
+    }
+  });
+  child.on('error', () => {});
+  child.on('exit', () => {
+    reseeder = null;
+    for (const answer of reseedAnswers.splice(0)) answer('err the reseed helper exited');
+  });
+  reseeder = child;
+}
+
+function askReseeder(line: string): Promise<string> {
+  return new Promise<string>((resolve) => {
+    if (!reseeder) {
+      resolve('err no reseed helper');
+      return;
+    }
+    reseedAnswers.push(resolve);
+    reseeder.stdin.write(line);
+  });
+}
+
+/** After a restore: credit the host's bytes to the kernel CRNG, force a reseed, set the clock. */
+async function resume(m: Extract<HostMessage, { t: 'resume' }>): Promise<unknown> {
+  const t0 = performance.now();
+  const bytes = Buffer.from(String(m.entropy), 'base64');
+  const answer = await askReseeder(`${Math.round(Number(m.nowMs))} ${bytes.toString('hex')}\n`);
+  bytes.fill(0);
+  const ok = answer === 'ok';
+  return send({ t: 'ready', uptimeMs: Math.round(process.uptime() * 1000), fresh: ok,
+    reseedMs: Math.round(performance.now() - t0), ...(ok ? {} : { error: answer.slice(0, 200) }) });
+}
+
 async function main(): Promise<void> {
   const device = process.argv[2];
   if (!device) throw new Error('usage: agent.js <device>');
   port = await open(device, 'r+');
+  useKernelRandom();
+  startReseeder();
   await send({ t: 'ready', uptimeMs: Math.round(process.uptime() * 1000) });
   const reader = new FrameReader(MAX_VM_FRAME_BYTES);
   const buf = Buffer.alloc(64 * 1024);
@@ -159,6 +230,8 @@ async function main(): Promise<void> {
         if (started) continue; // one action per VM
         started = true;
         void runAction(m).then(finish);
+      } else if (m.t === 'resume') {
+        if (!started) await resume(m);
       } else {
         onEgress(m);
       }
