@@ -9,7 +9,7 @@ import { createLogger } from '../log.js';
 import { tierUnavailable } from '../isolation/executor.js';
 import { binaryProbe, probeIsolation, type Probe } from '../isolation/host.js';
 import { probeSandbox } from '../isolation/sandbox/probe.js';
-import { probeVm } from '../isolation/vm/probe.js';
+import { probeVm, type VmProbe } from '../isolation/vm/probe.js';
 
 const PS_MODEL = '/usr/share/pocketsphinx/model/en-us';
 
@@ -73,6 +73,31 @@ async function probeConfigured(loaded: LoadedConfig): Promise<Probe[]> {
   return probes;
 }
 
+/** The critical tier: backend and why, accelerator and why, the image and its store. */
+function vmProbes(vm: VmProbe): Probe[] {
+  const imageFix: Partial<Record<string, string>> = {
+    GW_IMAGE_MISSING: 'gateway keys; gateway rootfs build; gateway rootfs sign; ' +
+      'gateway rootfs install build/rootfs (as root, with [microvm] store_dir set)',
+    GW_IMAGE_STORE_UNSAFE: 'set [microvm] store_dir and run `gateway rootfs install <image ' +
+      'folder>` as root (files 0444, folders 0555, owned by root)',
+    GW_IMAGE_INVALID: 'rebuild and sign the image, or `gateway rootfs update`',
+  };
+  const backendBroken = vm.backend === null;
+  const where = vm.storeDir ? `store ${vm.storeDir}, current ${vm.imageDir || '(none)'}`
+    : vm.imageDir;
+  return [
+    { name: 'microVM backend', ok: !backendBroken, detail: vm.why,
+      fix: backendBroken ? 'install what this line names, or set [microvm] backend = "auto"'
+        : null },
+    { name: 'microVM accelerator', ok: true, detail: `${vm.accel.accel}: ${vm.accel.why}`,
+      fix: null },
+    { name: 'microVM image', ok: vm.unavailable === null,
+      detail: backendBroken ? where : vm.unavailable ?? `${where} (signature and hashes verify)`,
+      fix: vm.unavailable && !backendBroken
+        ? imageFix[vm.code ?? 'GW_IMAGE_MISSING'] ?? imageFix.GW_IMAGE_MISSING ?? null : null },
+  ];
+}
+
 /** `gateway doctor`: what this host can provide, and what to do about what it cannot. */
 export async function doctorCommand(argv: string[]): Promise<number> {
   const { values } = parseOrUsage({
@@ -84,11 +109,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   const sandbox = await probeSandbox();
   // Which microVM backend and why, and whether the signed image verifies file by file.
   const vm = await probeVm(config, { deep: true });
-  const isolation = [...sandbox.layers, ...probeIsolation(),
-    { name: 'microVM backend', ok: vm.backend !== null, detail: vm.why,
-      fix: vm.backend ? null : 'apt-get install qemu-system-x86' },
-    { name: 'microVM image', ok: vm.unavailable === null, detail: vm.unavailable ?? vm.imageDir,
-      fix: vm.unavailable ? 'gateway keys; gateway rootfs build; gateway rootfs sign' : null }];
+  const isolation = [...sandbox.layers, ...probeIsolation(), ...vmProbes(vm)];
   const inTier = {
     safe: 'runs in the gateway process',
     elevated: 'runs in the gateway process',

@@ -38,8 +38,9 @@ export function chooseAccel(facts: KvmFacts = readKvmFacts()): AccelChoice {
     why: `/dev/kvm is ${what}: a stock guest kernel does not boot under it; software emulation` };
 }
 
+/** The host's own QEMU system emulator (aarch64 on a Pi 5, x86-64 elsewhere). */
 export function qemuBinary(): string | null {
-  return which('qemu-system-x86_64');
+  return which(process.arch === 'arm64' ? 'qemu-system-aarch64' : 'qemu-system-x86_64');
 }
 
 export interface QemuPlan {
@@ -50,12 +51,39 @@ export interface QemuPlan {
 }
 
 export function qemuArgs(plan: QemuPlan): string[] {
+  // `microvm` exists for x86-64 only: an aarch64 image boots on the `virt` machine.
+  if (plan.image.manifest.arch === 'aarch64') return qemuVirtArgs(plan);
   // pit and pic on: with microvm's defaults (off) boots under emulation hang (REFERENCE.md).
   const machine = `microvm,pit=on,pic=on,rtc=on${plan.accel === 'kvm' ? ',accel=kvm' : ''}`;
   return [
     '-M', machine, '-accel', plan.accel, '-m', String(plan.memMib), '-smp', '1',
     '-nodefaults', '-no-user-config', '-nographic', '-no-reboot', '-nic', 'none',
     // No new processes, no privilege changes, no obsolete syscalls, no resource control.
+    '-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',
+    '-kernel', plan.image.kernel, '-initrd', plan.image.initrd,
+    '-append', plan.image.manifest.cmdline,
+    '-serial', 'stdio',
+    '-drive', `id=root,file=${plan.image.rootfs},format=raw,if=none,readonly=on`,
+    '-device', 'virtio-blk-device,drive=root',
+    '-device', 'virtio-serial-device',
+    '-chardev', `socket,id=agent,path=${plan.agentSocket}`,
+    '-device', 'virtserialport,chardev=agent,name=gw.agent',
+    '-device', 'virtio-rng-device',
+  ];
+}
+
+/**
+ * aarch64 (a Raspberry Pi 5): `-M virt` with its GIC and virtio-mmio transports, the same
+ * four devices on virtio-mmio, no network device and the same sandbox flags. Under KVM the
+ * host's CPU and GIC version are used; under emulation a GICv3 and the `max` CPU model.
+ * Unit-tested as an argument list only: this build machine is x86-64 (README).
+ */
+export function qemuVirtArgs(plan: QemuPlan): string[] {
+  const kvm = plan.accel === 'kvm';
+  return [
+    '-M', `virt,gic-version=${kvm ? 'host' : '3'}${kvm ? ',accel=kvm' : ''}`,
+    '-cpu', kvm ? 'host' : 'max', '-accel', plan.accel, '-m', String(plan.memMib), '-smp', '1',
+    '-nodefaults', '-no-user-config', '-nographic', '-no-reboot', '-nic', 'none',
     '-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',
     '-kernel', plan.image.kernel, '-initrd', plan.image.initrd,
     '-append', plan.image.manifest.cmdline,
