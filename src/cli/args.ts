@@ -7,6 +7,8 @@ export interface CommonArgs {
   readonly out: string | undefined;
   readonly now: Date | undefined;
   readonly realtime: boolean;
+  /** Every connector with a dry-run mode resolves and says what it would do, sends nothing. */
+  readonly dryRun: boolean;
   readonly positionals: string[];
 }
 
@@ -33,6 +35,7 @@ export function parseCommon(argv: string[]): CommonArgs {
       out: { type: 'string' },
       now: { type: 'string' },
       realtime: { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
     },
   });
   const { values, positionals } = parsed;
@@ -49,6 +52,7 @@ export function parseCommon(argv: string[]): CommonArgs {
     out: values.out,
     now,
     realtime: values.realtime ?? false,
+    dryRun: values['dry-run'] ?? false,
     positionals,
   };
 }

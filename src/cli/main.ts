@@ -21,6 +21,7 @@ options:
   --out DIR           where reply WAVs are written (default: tts.output_dir)
   --now TIME          the clock connectors see, ISO 8601 (default: now)
   --realtime          feed recordings at real-time speed (replay)
+  --dry-run           connectors resolve everything and say what they would do; nothing is sent
 `;
 
 type Command = (argv: string[]) => Promise<number>;

@@ -3,9 +3,11 @@
  * accounts (Plaid Transfer) and a payment to a payee (Payment Initiation, under a standing
  * consent). Both carry Plaid's idempotency key, derived from the gateway action's key, so a
  * retried or replayed request moves money once. The gateway never runs these in process:
- * they wait for the microVM tier; tests call them against a local server.
+ * they run in the critical tier's microVM (worker.ts); tests also call them directly.
  */
-import { ACHClass, TransferNetwork, TransferType, type PaymentAmountCurrency } from 'plaid';
+import {
+  ACHClass, TransferNetwork, TransferType, type PaymentAmountCurrency, type PlaidApi,
+} from 'plaid';
 import { GatewayError } from '../../errors.js';
 import { plaidApi, plaidError, plaidIdempotencyKey, type PlaidCredentials } from './api.js';
 import type { PlaidConfig } from './config.js';
@@ -48,11 +50,11 @@ export function transferRequests(config: PlaidConfig, creds: PlaidCredentials, a
 
 /**
  * Authorises and creates one transfer. A declined authorisation is GW_REMOTE_REJECTED with
- * Plaid's reason; nothing is created.
+ * Plaid's reason; nothing is created. `api`: a client with its own transport (the microVM's
+ * brokered agent); by default one for `config.base_url`.
  */
 export async function transfer(config: PlaidConfig, creds: PlaidCredentials, accountId: string,
-  money: Money, actionKey: string): Promise<TransferDone> {
-  const api = plaidApi(config);
+  money: Money, actionKey: string, api: PlaidApi = plaidApi(config)): Promise<TransferDone> {
   const requests = transferRequests(config, creds, accountId, money, actionKey);
   let auth;
   try {
@@ -74,7 +76,8 @@ export async function transfer(config: PlaidConfig, creds: PlaidCredentials, acc
 
 /** One payment under the payee's consent (Payment Initiation, UK and Europe). */
 export async function payment(config: PlaidConfig, creds: PlaidCredentials, payee: string,
-  money: Money, actionKey: string): Promise<{ paymentId: string; status: string }> {
+  money: Money, actionKey: string, api: PlaidApi = plaidApi(config)):
+Promise<{ paymentId: string; status: string }> {
   const consentId = config.payees[payee];
   if (consentId === undefined) {
     throw new GatewayError('GW_CONTACT_UNKNOWN', `${payee} has no payment consent set up`);
@@ -85,7 +88,7 @@ export async function payment(config: PlaidConfig, creds: PlaidCredentials, paye
     idempotency_key: plaidIdempotencyKey(actionKey, 'payment'),
   };
   try {
-    const res = (await plaidApi(config).paymentInitiationConsentPaymentExecute(request)).data;
+    const res = (await api.paymentInitiationConsentPaymentExecute(request)).data;
     return { paymentId: res.payment_id, status: res.status };
   } catch (err) {
     throw plaidError(err, 'payment');

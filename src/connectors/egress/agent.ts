@@ -22,6 +22,21 @@ interface ConnectionOptions {
 
 type Created = (err: Error | null, socket?: Duplex) => void;
 
+const SOCKET_METHODS = ['setTimeout', 'setNoDelay', 'setKeepAlive', 'ref', 'unref'] as const;
+
+/**
+ * A brokered stream is a plain Duplex; node:http calls socket methods on what it is given
+ * (`ClientRequest#setTimeout` calls `socket.setTimeout`, which axios always does). Those that
+ * are missing become no-ops: the call's deadline is the executor's, not the socket's.
+ */
+export function socketLike(stream: Duplex): Duplex {
+  const s = stream as unknown as Record<string, unknown>;
+  for (const m of SOCKET_METHODS) {
+    if (typeof s[m] !== 'function') s[m] = () => stream;
+  }
+  return stream;
+}
+
 export class BrokeredAgent extends http.Agent {
   constructor(private readonly connectVia: Connect, private readonly secure: boolean) {
     super({ keepAlive: false, maxSockets: 4 });
@@ -31,7 +46,8 @@ export class BrokeredAgent extends http.Agent {
   override createConnection(options: ConnectionOptions, created: Created): undefined {
     const host = String(options.hostname ?? options.host ?? '').replace(/^\[(.*)\]$/, '$1');
     const port = Number(options.port ?? (this.secure ? 443 : 80));
-    this.connectVia(host, port).then((raw) => {
+    this.connectVia(host, port).then((stream) => {
+      const raw = socketLike(stream);
       if (!this.secure) {
         created(null, raw);
         return;

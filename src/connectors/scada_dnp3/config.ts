@@ -18,6 +18,8 @@ export const dnp3ConfigSchema = z.strictObject({
     .default('select_before_operate'),
   /** CROB on-time of the TRIP or CLOSE pulse. */
   pulse_ms: z.number().int().min(1).max(60_000).default(1_000),
+  /** Operate: validate and resolve the point and build the CROB, send nothing. */
+  dry_run: z.boolean().default(false),
 });
 
 export type Dnp3Config = z.infer<typeof dnp3ConfigSchema>;

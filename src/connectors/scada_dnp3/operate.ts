@@ -14,8 +14,8 @@ import { crobObject } from './objects.js';
 
 /**
  * The operate path of a breaker: the code the critical tier calls. The gateway process
- * never calls it (the manifest makes operate critical, and the executor refuses critical
- * actions until the microVM tier exists); tests call it directly against the simulator.
+ * never calls it (the manifest makes operate critical): worker.ts runs it in the microVM;
+ * tests also call it directly against the simulator.
  */
 export interface OperateInput extends BreakerSlots {
   readonly operation: 'open' | 'close';

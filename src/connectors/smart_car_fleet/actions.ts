@@ -1,7 +1,7 @@
 /**
  * What the car connector asks of Smartcar. Location is elevated and runs in the gateway
  * process. Lock and unlock (critical) and the cabin temperature (dangerous) are request code
- * here, tested against a local server; the gateway refuses them until their tiers run them.
+ * here, tested against a local server; lock and unlock run in the microVM (worker.ts).
  * Smartcar has no idempotency key: lock and unlock set a state, so repeating one is harmless,
  * and the gateway's own key keeps a confirmation from being acted on twice.
  */

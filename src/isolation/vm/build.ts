@@ -22,14 +22,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { GatewayError } from '../../errors.js';
 import { nodeRuntimeFiles, projectRoot } from '../sandbox/paths.js';
+import { hostArch, kernelMetaPackage, type GuestArch } from './backend.js';
 import { buildCpio, type CpioEntry } from './cpio.js';
+import { compileGuestNative, guestNativeInputs } from './guest-native.js';
+import {
+  copyClosure, describeClosure, guestClosure, type GuestClosure,
+} from './packages.js';
 import {
   IMAGE_FORMAT, MANIFEST_FILE, sha256File, writeManifest, type ImageManifest, type RootFile,
 } from './image.js';
 
 /** Changing how images are made changes this, and with it every cache key. */
 const RECIPE_VERSION = '2';
-const KERNEL_META_PACKAGE = 'linux-image-cloud-amd64';
+/** The guest's architecture is the host's: the guest runs the host's own Node.js binary. */
+const GUEST_ARCH: GuestArch = hostArch() ?? 'x86_64';
+const KERNEL_META_PACKAGE = kernelMetaPackage(GUEST_ARCH);
 const MODULES = [
   'drivers/virtio/virtio_ring.ko', 'drivers/virtio/virtio.ko', 'drivers/virtio/virtio_mmio.ko',
   'drivers/block/virtio_blk.ko', 'drivers/char/virtio_console.ko',
@@ -40,9 +47,14 @@ const MODULES = [
  * emulation the kernel cannot calibrate the TSC against the PIT and stalls without it.
  * panic=-1 with the VMM's -no-reboot: when the agent (PID 1) exits, the VM ends.
  */
-export const DEFAULT_CMDLINE =
-  'console=ttyS0 quiet panic=-1 reboot=t tsc_early_khz=2000000 random.trust_cpu=off';
+export const DEFAULT_CMDLINE = GUEST_ARCH === 'aarch64'
+  ? 'console=ttyAMA0 quiet panic=-1 reboot=t random.trust_cpu=off' // virt's PL011 UART
+  : 'console=ttyS0 quiet panic=-1 reboot=t tsc_early_khz=2000000 random.trust_cpu=off' +
+    // Freed guest pages are zeroed: a snapshot then skips them (zero pages are not saved).
+    ' init_on_free=1';
 const FIXED_TIME = new Date(0);
+/** The SDKs copied (with their dependency closure) to /opt/gw/node_modules: packages.ts. */
+export { GUEST_PACKAGES } from './packages.js';
 
 export interface BuildOptions {
   readonly outDir: string;
@@ -50,6 +62,22 @@ export interface BuildOptions {
   /** Extra connector modules: name to a folder holding worker.js or worker.mjs. */
   readonly extraConnectors?: Readonly<Record<string, string>>;
   readonly progress?: (step: string) => void;
+  /** Must be this host's architecture (`--arch`): no cross builds, see checkBuildArch. */
+  readonly arch?: GuestArch;
+}
+
+/**
+ * An image for another architecture cannot be made here: its root holds this host's Node.js
+ * binary and libraries. Refused before any package is downloaded.
+ */
+export function checkBuildArch(arch: GuestArch | undefined, host = hostArch()): GuestArch {
+  const want = arch ?? host;
+  if (!want || want !== host) {
+    throw new GatewayError('GW_IMAGE_BUILD', `cannot build an ${want ?? process.arch} image on ` +
+      `this ${host ?? process.arch} host: the guest runs the host's own Node.js binary; build ` +
+      `it on an ${want ?? '?'} host (its kernel package: ${want ? kernelMetaPackage(want) : '?'})`);
+  }
+  return want;
 }
 
 export interface BuildResult {
@@ -143,6 +171,7 @@ interface Inputs {
   readonly initScript: string;
   readonly dist: string;
   readonly extra: Readonly<Record<string, string>>;
+  readonly packages: GuestClosure;
 }
 
 function collectInputs(kernel: Kernel, extra: Readonly<Record<string, string>>): Inputs {
@@ -167,7 +196,15 @@ function collectInputs(kernel: Kernel, extra: Readonly<Record<string, string>>):
   for (const [name, dir] of Object.entries(extra).sort()) {
     for (const f of walk(dir)) hashBytes(h, `extra/${name}/${f}`, readFileSync(path.join(dir, f)));
   }
-  return { key: h.digest('hex').slice(0, 32), busybox, initScript, dist, extra };
+  for (const f of guestNativeInputs(root)) hashBytes(h, f.label, f.data);
+  const packages = guestClosure(root);
+  for (const p of packages.packages) {
+    for (const f of p.files) {
+      hashBytes(h, `node_modules/${p.rel}/${f}`,
+        readFileSync(path.join(root, 'node_modules', p.rel, f)));
+    }
+  }
+  return { key: h.digest('hex').slice(0, 32), busybox, initScript, dist, extra, packages };
 }
 
 function initramfs(kernel: Kernel, inputs: Inputs): Buffer {
@@ -209,6 +246,8 @@ function stageRoot(stage: string, inputs: Inputs): Record<string, string> {
   chmodSync(path.join(stage, 'usr', 'bin', 'node'), 0o755);
   for (const l of runtime.links) symlinkSync(l.target, path.join(stage, l.path));
   copyTree(inputs.dist, path.join(stage, 'opt', 'gw', 'dist'));
+  compileGuestNative(projectRoot(), path.join(stage, 'opt', 'gw', 'native'));
+  copyClosure(projectRoot(), inputs.packages, path.join(stage, 'opt', 'gw', 'node_modules'));
   const connectors: Record<string, string> = {};
   const builtIn = path.join(inputs.dist, 'connectors');
   for (const name of existsSync(builtIn) ? readdirSync(builtIn).sort() : []) {
@@ -301,12 +340,14 @@ function pruneCache(images: string, keep: string): void {
 /** Builds (or takes from the cache) the image and copies it to `outDir`, unsigned. */
 export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
+  checkBuildArch(opts.arch);
   const progress = opts.progress ?? ((): void => {});
   const cacheDir = opts.cacheDir ?? defaultCacheDir();
   progress('kernel package');
   const kernel = fetchKernel(cacheDir, progress);
   progress('hashing inputs');
   const inputs = collectInputs(kernel, opts.extraConnectors ?? {});
+  progress(describeClosure(inputs.packages));
   const cached = path.join(cacheDir, 'images', inputs.key);
   const hit = existsSync(path.join(cached, MANIFEST_FILE));
   if (!hit) {
@@ -327,7 +368,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
       rmSync(stage, { recursive: true, force: true });
       progress('manifest');
       const manifest: ImageManifest = {
-        format: IMAGE_FORMAT, arch: 'x86_64', inputsKey: inputs.key,
+        format: IMAGE_FORMAT, arch: GUEST_ARCH, inputsKey: inputs.key,
         sources: { kernel: kernel.deb, node: process.version, busybox: inputs.busybox },
         kernel: await artefact(work, 'vmlinuz'), initrd: await artefact(work, 'initrd.img'),
         rootfs: await artefact(work, 'rootfs.ext4'), cmdline: DEFAULT_CMDLINE, connectors, files,
