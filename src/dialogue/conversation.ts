@@ -7,6 +7,7 @@ import type {
 } from '../nlu/types.js';
 import { GatewayError } from '../errors.js';
 import { normalise } from '../nlu/normalise.js';
+import { routeAction } from '../connectors/routing.js';
 import {
   MAX_CHOICES, answerQuestion, choiceText, missingSlot, type PendingQuestion,
 } from './questions.js';
@@ -271,7 +272,8 @@ export class Conversation {
     return step('executed', reason, '', {
       intent: u, action: `${p.connector}.${p.action}`, tier: p.tier, asks: false,
       execute: {
-        connector: p.connector, action: p.action, input: { ...p.intent.slots }, confirmed: true,
+        connector: p.connector, action: p.action, input: { ...(p.input ?? p.intent.slots) },
+        confirmed: true,
       },
     });
   }
@@ -335,16 +337,25 @@ export class Conversation {
       return step('clarification_requested', 'missing_slot',
         `${info?.ask?.[missing] ?? SORRY}${offline}`, { intent: u, action: u.action, asks: true });
     }
-    const [connector = '', action = ''] = u.action.split('.', 2);
+    // A command aimed at a configured point goes to the connector of the point's protocol
+    // (src/connectors/routing.ts); everything below sees that connector and its input.
+    const route = routeAction(this.config, u.action, u.slots);
+    if (route.kind === 'refused') {
+      return step('refused', route.reason, route.speech, { intent: u, action: u.action,
+        asks: false });
+    }
+    const { connector, action } = route;
+    const input = route.input ?? u.slots;
     const spec = this.connectors.get(connector)?.manifest.actions[action];
     if (!spec) {
       const text = 'I cannot do that: no connector provides that action.';
-      return step('refused', 'unknown_action', text, { intent: u, action: u.action });
+      return step('refused', 'unknown_action', text, { intent: u,
+        action: `${connector}.${action}` });
     }
     const tier = resolveTier(connector, spec.tier, this.config);
-    const base = { intent: u, action: u.action, tier };
+    const base = { intent: u, action: `${connector}.${action}`, tier };
     const request: GuardRequest = {
-      principal: this.principal, connector, action, tier, slots: u.slots,
+      principal: this.principal, connector, action, tier, slots: input,
       emergencyStop: spec.emergencyStop === true, channel: this.channel,
     };
     // Policy and voice rules refuse before anything is read back or confirmed.
@@ -353,6 +364,7 @@ export class Conversation {
     if (needsConfirmation(tier, this.config, spec.emergencyStop === true)) {
       this.pending = {
         intent: u, connector, action, tier, expiresAt: Number.POSITIVE_INFINITY, request,
+        ...(route.input ? { input: route.input } : {}),
       };
       const readback = readBack(this.intents, info?.readback ?? null, u);
       const phrase = this.config.dialogue.confirmation_phrase;
@@ -361,7 +373,7 @@ export class Conversation {
       });
     }
     return step('answered', null, '', {
-      ...base, asks: false, execute: { connector, action, input: { ...u.slots }, confirmed: false },
+      ...base, asks: false, execute: { connector, action, input: { ...input }, confirmed: false },
     });
   }
 

@@ -30,6 +30,8 @@ export interface PendingAction {
   readonly awaitingPin?: boolean;
   /** Who asked, and how, for the checks repeated just before the action runs. */
   readonly request: GuardRequest;
+  /** What the action runs with when it is not the slots: a point resolved by routing. */
+  readonly input?: Record<string, SlotValue>;
 }
 
 /** What the dialogue decided; the caller runs `execute` if present, then speaks. */

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { encodeWav } from '../../src/audio/wav.js';
 import type { TurnReport } from '../../src/dialogue/report.js';
+import { TEST_POINTS_TOML } from '../support/points.js';
 import { ROOT, UTTERANCES } from './harness.js';
 
 const run = promisify(execFile);
@@ -30,6 +31,17 @@ function tmp(): string {
   return mkdtempSync(path.join(tmpdir(), 'gw-cli-'));
 }
 
+/**
+ * A configuration for the breaker conversations: the test's own DNP3 points and no microVM
+ * tier, so that "confirm" is refused the same way on every machine, whatever images, keys or
+ * demo devices the checkout has.
+ */
+function breakerConfig(): string {
+  const file = path.join(tmp(), 'gateway.toml');
+  writeFileSync(file, `enable_firecracker_sandbox = false\n${TEST_POINTS_TOML}\n`);
+  return file;
+}
+
 const u = (file: string): string => path.join(UTTERANCES, file);
 
 function expectOneLineError(r: Result, code: string, exit: number): void {
@@ -44,6 +56,7 @@ describe('gateway replay and say (the CLI, real engines)', () => {
   it('prints exactly one JSON line per input file, with the documented fields', async () => {
     const out = tmp();
     const r = await gateway(['replay', '--json', '--now', NOW, '--out', out,
+      '--config', breakerConfig(),
       u('breaker_close_7_12__en-us_150.wav'), u('followup_confirm__en-us+f3_185.wav')]);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as TurnReport);
@@ -65,7 +78,7 @@ describe('gateway replay and say (the CLI, real engines)', () => {
 
   it('runs text turns as one conversation with say', async () => {
     const r = await gateway(['say', '--json', '--now', NOW, '--out', tmp(),
-      'close breaker seven at substation twelve', 'confirm']);
+      '--config', breakerConfig(), 'close breaker seven at substation twelve', 'confirm']);
     expect(r.code).toBe(0);
     const [ask, confirm] = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as TurnReport);
     expect(ask?.wake).toBeNull();

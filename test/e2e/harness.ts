@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { readWavFile } from '../../src/audio/wav.js';
 import { validateConfig, type GatewayConfig } from '../../src/config/load.js';
+import { TEST_POINTS } from '../support/points.js';
 import { createConnectors } from '../../src/connectors/registry.js';
 import { closeEngines, createEngines } from '../../src/dialogue/engines.js';
 import { Pipeline, type Engines } from '../../src/dialogue/pipeline.js';
@@ -63,7 +64,7 @@ export function useRealEngines(): () => Engines {
 
 /** A new conversation over shared engines. */
 export function conversation(engines: Engines, toml: Record<string, unknown> = {}): Pipeline {
-  const config: GatewayConfig = validateConfig(toml, 'test');
+  const config: GatewayConfig = validateConfig({ points: TEST_POINTS, ...toml }, 'test');
   return new Pipeline({
     config, engines, connectors: createConnectors(config, ROOT), log: createLogger({ level: 'silent' }),
     outputDir: null, now: () => NOW, timeZone: 'Europe/London',

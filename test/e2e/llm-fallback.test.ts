@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TurnReport } from '../../src/dialogue/report.js';
 import { ROOT } from './harness.js';
+import { TEST_POINTS_TOML } from '../support/points.js';
 
 const run = promisify(execFile);
 
@@ -38,7 +39,8 @@ beforeAll(async () => {
   const { port } = server.address() as AddressInfo;
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-llm-'));
   config = path.join(dir, 'gateway.toml');
-  writeFileSync(config, `[nlu.llm]\nenabled = true\nbase_url = "http://127.0.0.1:${port}/v1"\n`);
+  writeFileSync(config, `[nlu.llm]\nenabled = true\nbase_url = "http://127.0.0.1:${port}/v1"\n` +
+    `${TEST_POINTS_TOML}\n`);
 });
 
 afterAll(() => {

@@ -27,7 +27,11 @@ describe('spoken commands after the wake word, through the real engines', () => 
       for (const v of Object.values(slots)) {
         if (typeof v === 'number') expect(r.reply?.text).toContain(numberToWords(v));
       }
-      expect(r.decision).toBe('confirmation_requested');
+      // A breaker no point is configured for is refused before any read-back; a configured
+      // one is read back as heard. Either way nothing runs.
+      if (r.decision === 'refused') expect(r.reason).toBe('point_not_configured');
+      else expect(r.decision).toBe('confirmation_requested');
+      expect(r.outcome).toBeNull();
       return;
     }
     expect(r.intent?.slots).toEqual(f.expect.slots);
@@ -119,9 +123,12 @@ describe('audio that must not act', () => {
     const r = await c.runAudio(await audioOf(file), file);
     expect(r.wake).toBeNull();
     expect(r.intent?.name).toBe('scada.breaker_operate');
-    expect(r.decision).toBe('confirmation_requested');
     // The first utterance has nothing before it to adapt to, and the number may be misheard
-    // (README, "What is not done yet"); whatever was heard is what is read back.
+    // (README, "What is not done yet"); whatever was heard is what is read back, or refused
+    // as a breaker with no configured point.
+    expect(r.outcome).toBeNull();
+    if (r.decision === 'refused') expect(r.reason).toBe('point_not_configured');
+    else expect(r.decision).toBe('confirmation_requested');
     const { breaker, substation } = r.intent?.slots as { breaker: number; substation: number };
     expect(r.reply?.text).toContain(`breaker ${numberToWords(breaker)} at substation ${numberToWords(substation)}`);
   });

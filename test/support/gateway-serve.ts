@@ -5,6 +5,7 @@ import path from 'node:path';
 import { issueToken } from '../../src/auth/tokens.js';
 import type { Tier } from '../../src/connectors/types.js';
 import { generateKeys, loadKeyPair } from '../../src/keys/keys.js';
+import { TEST_POINTS_TOML } from './points.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const ALL_TIERS: Tier[] = ['safe', 'elevated', 'dangerous', 'critical'];
@@ -29,6 +30,7 @@ export class ServeHarness {
       '[connectors.calendar]',
       `ics_path = "${path.join(ROOT, 'fixtures/calendar.ics')}"`,
       extraToml,
+      TEST_POINTS_TOML,
     ].join('\n'));
   }
 

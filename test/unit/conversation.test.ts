@@ -6,6 +6,7 @@ import {
 import type { RegisteredConnector } from '../../src/connectors/types.js';
 import { Conversation, type TurnInput } from '../../src/dialogue/conversation.js';
 import type { IntentMatch, IntentSet, Understanding } from '../../src/nlu/types.js';
+import { TEST_POINTS } from '../support/points.js';
 
 // A fake IntentSet: the dialogue is logic above the understanding interface.
 const TABLE: Record<string, IntentMatch> = {
@@ -56,7 +57,8 @@ const connectors = new Map<string, RegisteredConnector>([
 ]);
 
 function conversation(toml: Record<string, unknown> = {}): Conversation {
-  return new Conversation(validateConfig(toml, 'test'), intents, connectors);
+  return new Conversation(validateConfig({ points: TEST_POINTS, ...toml }, 'test'), intents,
+    connectors);
 }
 
 function said(text: string, at: number, confidence: number | null = 0.9): TurnInput {
@@ -221,7 +223,7 @@ describe('system intents and refusals', () => {
 describe('emergency stops', () => {
   it('runs "stop the robot" at once, without asking for confirmation', () => {
     const s = conversation().handle(said('stop the robot', 0));
-    expect(s.tier).toBe('critical');
+    expect(s.tier).toBe('elevated');
     expect(s.decision).toBe('answered');
     expect(s.execute).toMatchObject({ connector: 'ros2_dangerous_actions', action: 'stop' });
   });

@@ -10,6 +10,7 @@ import { ActionGuard, type Channel } from '../../src/dialogue/guard.js';
 import { loadIntents } from '../../src/nlu/index.js';
 import type { IntentSet } from '../../src/nlu/types.js';
 import { InMemorySpendLedger } from '../../src/policy/index.js';
+import { TEST_POINTS } from '../support/points.js';
 
 // What stands between an understood command and its confirmation: policy, the voice switch
 // and the second factor, with the shipped intents and a fixed clock.
@@ -33,7 +34,7 @@ interface Talk {
 }
 
 function conversation(toml: Record<string, unknown> = {}, now = (): Date => NOON): Talk {
-  const config = validateConfig(toml, 'test');
+  const config = validateConfig({ points: TEST_POINTS, ...toml }, 'test');
   const guard = new ActionGuard(config, {
     now, timeZone: 'Europe/London', ledger: new InMemorySpendLedger(), baseDir: dir,
   });

@@ -6,6 +6,7 @@ import type { RegisteredConnector } from '../../src/connectors/types.js';
 import { Conversation, type DialogueStep } from '../../src/dialogue/conversation.js';
 import { loadIntents } from '../../src/nlu/index.js';
 import type { IntentSet } from '../../src/nlu/types.js';
+import { TEST_POINTS } from '../support/points.js';
 
 // The shipped intents with the dialogue: questions about commands not complete as said.
 let intents: IntentSet;
@@ -19,7 +20,7 @@ beforeAll(async () => {
 
 /** Runs the texts as one conversation, each reply spoken at once; returns every step. */
 function talk(...texts: (string | null)[]): DialogueStep[] {
-  const c = new Conversation(validateConfig({}, 'test'), intents, connectors);
+  const c = new Conversation(validateConfig({ points: TEST_POINTS }, 'test'), intents, connectors);
   let at = 0;
   return texts.map((text) => {
     const transcript = text === null ? null : { text, confidence: 0.9 };

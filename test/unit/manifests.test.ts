@@ -6,10 +6,12 @@ import { z } from 'zod';
 import { validateConfig } from '../../src/config/load.js';
 import { MANIFESTS, scadaDnp3Manifest } from '../../src/connectors/manifests.js';
 import { createConnectors, validateManifests } from '../../src/connectors/registry.js';
+import { ROUTE_TARGETS } from '../../src/connectors/routing.js';
 import type { ConnectorManifest, RegisteredConnector } from '../../src/connectors/types.js';
 import { Conversation } from '../../src/dialogue/conversation.js';
 import { GatewayError } from '../../src/errors.js';
 import { loadIntents, type IntentMatch, type IntentSet } from '../../src/nlu/index.js';
+import { TEST_POINTS } from '../support/points.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const INTENTS = join(ROOT, 'intents/en');
@@ -69,9 +71,10 @@ describe('connector manifests', () => {
       'smart_car_fleet.location': 'elevated',
       'smart_car_fleet.set_temperature': 'dangerous',
       'ros2_dangerous_actions.move_to': 'critical',
-      'ros2_dangerous_actions.stop': 'critical',
+      'ros2_dangerous_actions.stop': 'elevated',
       'scada_modbus_write.write': 'critical',
       'scada_modbus_write.read': 'safe',
+      'scada_modbus_write.write_point': 'critical',
       'binance.price': 'safe',
       'binance.order': 'critical',
       'banking_plaid.balance': 'elevated',
@@ -104,7 +107,8 @@ describe('connector manifests', () => {
   });
 
   it('reaches every car, robot and Modbus action by some intent', () => {
-    const reached = new Set(set.intents.map((i) => i.action));
+    // Breaker commands reach their connector through routing (src/connectors/routing.ts).
+    const reached = new Set([...set.intents.map((i) => i.action), ...ROUTE_TARGETS]);
     const missing = MANIFESTS
       .filter((m) => ['smart_car_fleet', 'ros2_dangerous_actions', 'scada_modbus_write']
         .includes(m.name))
@@ -180,7 +184,8 @@ describe('validateManifests', () => {
 
 describe('dialogue over the registered manifests', () => {
   const talk = (text: string, toml: Record<string, unknown> = {}) => {
-    const c = new Conversation(validateConfig(toml, 'test'), set, registry);
+    const c = new Conversation(validateConfig({ points: TEST_POINTS, ...toml }, 'test'), set,
+      registry);
     const understanding = set.match(text);
     return c.handle({ addressed: true, transcript: { text, confidence: 0.9 }, understanding, at: 0 });
   };
@@ -189,7 +194,7 @@ describe('dialogue over the registered manifests', () => {
     for (const text of ['stop the robot', 'emergency stop', 'robot stop']) {
       const s = talk(text);
       expect(s.decision, text).toBe('answered');
-      expect(s.tier).toBe('critical');
+      expect(s.tier).toBe('elevated');
       expect(s.execute).toMatchObject({ connector: 'ros2_dangerous_actions', action: 'stop' });
     }
   });

@@ -10,7 +10,7 @@ const BREAKER = {
   protocol: 'dnp3', host: '127.0.0.1', port: 20000, address: 12, index: 7, kind: 'crob',
 };
 const PUMP = {
-  protocol: 'modbus', host: '127.0.0.1', port: 502, address: 1, index: 0, kind: 'coil',
+  protocol: 'modbus', host: '127.0.0.1', port: 502, unit_id: 1, kind: 'coil', address: 0,
 };
 
 const config = validateConfig({
@@ -49,9 +49,10 @@ describe('[points] configuration', () => {
     ['a protocol that is not dnp3 or modbus', { p: { ...BREAKER, protocol: 'iec104' } }],
     ['a dnp3 point that is a coil', { p: { ...BREAKER, kind: 'coil' } }],
     ['a modbus point that is a crob', { p: { ...PUMP, kind: 'crob' } }],
-    ['a modbus unit id above 255', { p: { ...PUMP, address: 256 } }],
+    ['a modbus unit id above 255', { p: { ...PUMP, unit_id: 256 } }],
     ['a port of 0', { p: { ...PUMP, port: 0 } }],
-    ['a fractional index', { p: { ...PUMP, index: 1.5 } }],
+    ['a fractional index', { p: { ...BREAKER, index: 1.5 } }],
+    ['a fractional modbus address', { p: { ...PUMP, address: 1.5 } }],
     ['a name with capitals', { 'Pump 1': PUMP }],
     ['a name with two spaces', { 'pump  1': PUMP }],
     ['an empty name', { '': PUMP }],
