@@ -63,7 +63,7 @@ const CASES: readonly Case[] = [
   ['a bare "stop" stops the gateway\'s speech; "stop the robot" never waits for confirm',
     ['stop', 'stop the robot'],
     [{ decision: 'answered', reason: 'stopped_speaking', action: null },
-      { action: 'ros2_dangerous_actions.stop', tier: 'critical' }]],
+      { action: 'ros2_dangerous_actions.stop', tier: 'elevated' }]],
   ['dangerous actions read every slot back and wait for "confirm"',
     ['send a message to the night shift saying I will be late'],
     [{ decision: 'confirmation_requested', tier: 'dangerous',

@@ -83,19 +83,18 @@ describe('a negated spoken command', () => {
 });
 
 describe('a spoken emergency stop', () => {
-  it('is understood as robot.stop at tier critical and never held for confirmation',
+  it('is understood as robot.stop at tier elevated and never held for confirmation',
     async () => {
       const r = await conversation(engines()).runAudio(await audioOf(STOP), STOP);
       expect(r.wake?.keyword).toBe('hey_jarvis');
       expect(r.intent?.name).toBe('robot.stop');
       expect(r.action).toBe('ros2_dangerous_actions.stop');
-      expect(r.tier).toBe('critical');
+      expect(r.tier).toBe('elevated');
       expect(r.decision).not.toBe('confirmation_requested');
-      // Run at once, but the microVM tier for critical actions does not exist yet: it is
-      // refused rather than run in a weaker tier.
-      expect(r.decision).toBe('refused');
-      expect(r.outcome).toBe('refused');
-      expect(r.error?.code).toBe('GW_TIER_UNAVAILABLE');
+      // Run at once, in process; this configuration names no robot, so it says so.
+      expect(r.decision).toBe('answered');
+      expect(r.outcome).toBe('failed');
+      expect(r.error?.code).toBe('GW_CONNECTOR_CONFIG');
     });
 
   it('said without the wake word while a breaker command waits, runs at once and drops it',
@@ -107,8 +106,8 @@ describe('a spoken emergency stop', () => {
       expect(stop.wake).toBeNull();
       expect(stop.intent?.name).toBe('robot.stop');
       expect(stop.action).toBe('ros2_dangerous_actions.stop');
-      expect(stop.decision).toBe('refused');
-      expect(stop.error?.code).toBe('GW_TIER_UNAVAILABLE');
+      expect(stop.decision).toBe('answered');
+      expect(stop.error?.code).toBe('GW_CONNECTOR_CONFIG');
       // The breaker command is gone: a "confirm" after the stop has nothing to confirm.
       const late = await c.runAudio(await audioOf(SAY_CONFIRM), SAY_CONFIRM);
       expect(late.decision).toBe('ignored');
