@@ -4,6 +4,8 @@ import { GatewayError } from '../errors.js';
 import { parseCommon } from './args.js';
 import { formatTurn } from './output.js';
 import { openSession } from './session.js';
+import { startWarmPool } from '../isolation/critical.js';
+import { closeAllPools } from '../isolation/vm/pool.js';
 
 /**
  * `gateway listen`: the microphone, turn after turn, until Ctrl-C. The first
@@ -35,6 +37,7 @@ export async function listenCommand(argv: string[]): Promise<number> {
       device: config.audio.device || undefined,
       signal: stop.signal,
     });
+    await startWarmPool(config, session.log);
     session.log.info({ recorder: config.audio.recorder }, 'listening');
     await session.pipeline.runLive(mic, async (report) => {
       process.stdout.write(args.json ? `${JSON.stringify(report)}\n` : `${formatTurn(report)}\n\n`);
@@ -49,6 +52,7 @@ export async function listenCommand(argv: string[]): Promise<number> {
     stop.abort(); // stops the recording program on every way out, errors included
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await closeAllPools();
     await session.close();
   }
 }

@@ -22,6 +22,13 @@ export function formatTurn(r: TurnReport): string {
   if (r.action) row('action', `${r.action}${r.tier ? ` [tier ${r.tier}]` : ''}`);
   const why = [r.reason, r.outcome].filter(Boolean).join(', ');
   row('decision', `${r.decision}${why ? ` (${why})` : ''}`);
+  if (r.isolation) row('isolated', `sandbox: ${r.isolation.layers.join(', ')}`);
+  if (r.microvm) {
+    const v = r.microvm;
+    row('microvm', `${v.backend}, ${v.mode}, boot ${v.bootMs ?? '?'} ms, ready ` +
+      `${v.startMs ?? '?'} ms after launch: ${v.hiddenMs ?? '?'} ms hidden behind the prompt, ` +
+      `${v.addedWaitMs ?? '?'} ms added after "confirm" (${v.clock} clock)`);
+  }
   if (r.reply) row('reply', `"${r.reply.text}"${r.reply.audio ? `  -> ${r.reply.audio}` : ''}`);
   const t = Object.entries(r.timings).map(([k, v]) => `${k} ${v}`).join(', ');
   if (t) row('ms', t);

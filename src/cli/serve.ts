@@ -15,6 +15,8 @@ import type { AuditLog } from '../audit/log.js';
 import { secretKeyPath } from '../keys/keys.js';
 import { parseOrUsage } from './args.js';
 import { securePaths } from './secure-paths.js';
+import { startWarmPool } from '../isolation/critical.js';
+import { closeAllPools } from '../isolation/vm/pool.js';
 
 /**
  * `gateway serve`: the HTTP API, the WebSocket stream and the web page, until SIGINT or
@@ -62,6 +64,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw err;
   });
   const timeZone = config.dialogue.timezone || Intl.DateTimeFormat().resolvedOptions().timeZone;
+  // VMs started ahead of time for critical actions ([microvm] warm_pool; none by default).
+  await startWarmPool(config, log);
   const server = new GatewayServer({
     config, log, idempotency: store,
     factory: new PipelineFactory(loaded, engines, log, timeZone, audit),
@@ -81,6 +85,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     log.info({}, 'shutting down');
   } finally {
     await server.close();
+    await closeAllPools();
     await closeEngines(engines);
     await audit?.close();
     store.close();

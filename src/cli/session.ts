@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { createConnectors, sandboxPlans } from '../connectors/registry.js';
+import { withDryRun } from '../connectors/dry-run.js';
 import { checkTiersAtStartup } from '../isolation/tiers.js';
 import { closeEngines, createEngines } from '../dialogue/engines.js';
 import { Pipeline, type Engines } from '../dialogue/pipeline.js';
@@ -22,7 +23,8 @@ export async function openSession(
   opts: { wake?: boolean } = {},
 ): Promise<Session> {
   const loaded = loadConfig(args.config);
-  const { config, baseDir } = loaded;
+  const { baseDir } = loaded;
+  const config = args.dryRun ? withDryRun(loaded.config) : loaded.config;
   const log = createLogger({ level: config.log_level, personalData: config.log_personal_data });
   const connectors = createConnectors(config, baseDir);
   await checkTiersAtStartup(config, connectors);
@@ -51,6 +53,7 @@ export async function openSession(
     async close() {
       if (closed) return;
       closed = true;
+      await pipeline.close();
       await closeEngines(engines);
       await trail.close();
     },

@@ -38,7 +38,11 @@ export function replayCommand(argv: string[]): Promise<number> {
     const decoded = [];
     for (const file of files) decoded.push(await readWavFile(file, { maxSeconds }));
     for (const [i, wav] of decoded.entries()) {
-      print(await s.pipeline.runAudio(wav.samples, files[i] ?? '', realtime), json);
+      const report = await s.pipeline.runAudio(wav.samples, files[i] ?? '', realtime);
+      print(report, json);
+      // At real speed the reply is heard out before the next recording starts.
+      const replyMs = report.reply?.durationMs ?? 0;
+      if (realtime && replyMs > 0) await new Promise((r) => setTimeout(r, replyMs));
     }
   });
 }

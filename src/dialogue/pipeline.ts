@@ -4,12 +4,13 @@ import { performance } from 'node:perf_hooks';
 import { samplesToMs } from '../audio/pcm.js';
 import { writeWavFile } from '../audio/wav.js';
 import type { GatewayConfig } from '../config/load.js';
-import type { RegisteredConnector, Tier } from '../connectors/types.js';
+import type { RegisteredConnector } from '../connectors/types.js';
 import type { EndpointerOptions, VoiceActivityDetector } from '../endpoint/types.js';
 import { asGatewayError } from '../errors.js';
 import {
   DEFAULT_ACTION_TIMEOUT_MS, Executor, type Execution, type ExecutorOptions,
 } from '../isolation/executor.js';
+import { ActionRunner, type ActionAudit } from './act.js';
 import type { Logger } from '../log.js';
 import type { LlmUnderstanding } from '../nlu/llm.js';
 import { mayAskLlm, proposalGrounded } from '../nlu/llm-guard.js';
@@ -56,13 +57,7 @@ export interface PipelineOptions {
   readonly audit?: ActionAudit;
 }
 
-/** What the pipeline needs of the audit trail (src/audit/log.ts). */
-export interface ActionAudit {
-  accepted(r: {
-    principal: string; connector: string; action: string; tier: string; slots?: unknown;
-  }): Promise<string>;
-  outcome(id: string, outcome: Execution['outcome'], code?: string): Promise<void>;
-}
+export type { ActionAudit } from './act.js';
 
 const WAKE_WORDS = new Set(WAKE_PHRASE.split(' '));
 
@@ -84,7 +79,7 @@ export function stripWakePhrase(text: string): string {
  */
 export class Pipeline {
   readonly conversation: Conversation;
-  private readonly executor: Executor;
+  private readonly runner: ActionRunner;
   private readonly listener: Listener;
   private clockMs = 0;
   private turn = 0;
@@ -101,8 +96,9 @@ export class Pipeline {
       ...(opts.baseDir ? { baseDir: opts.baseDir } : {}),
     });
     this.conversation = new Conversation(config, engines.intents, opts.connectors, guard);
-    this.executor = new Executor(opts.connectors, config, DEFAULT_ACTION_TIMEOUT_MS,
+    const executor = new Executor(opts.connectors, config, DEFAULT_ACTION_TIMEOUT_MS,
       opts.sandboxPlan ? { sandboxPlan: opts.sandboxPlan } : {});
+    this.runner = new ActionRunner(executor, config, opts.audit, opts.now, opts.timeZone);
     this.listener = new Listener(engines.wake, engines.vad, engines.stt, endpointerOptions(config));
   }
 
@@ -114,7 +110,7 @@ export class Pipeline {
   async runAudio(samples: Int16Array, source: string, pace = false): Promise<TurnReport> {
     const at = this.clockMs;
     const durationMs = samplesToMs(samples.length);
-    const report = await this.runFrom(chunksOf(samples, pace), source, at, durationMs);
+    const report = await this.runFrom(chunksOf(samples, pace), source, at, durationMs, pace);
     return report;
   }
 
@@ -150,7 +146,7 @@ export class Pipeline {
       const at = performance.now() - started;
       let report: TurnReport;
       try {
-        report = await this.runFrom(source, 'live', at, null);
+        report = await this.runFrom(source, 'live', at, null, true);
         failures = 0;
       } catch (err) {
         // A passing failure (a cloud engine's 500, a timeout) loses one turn, not the session;
@@ -173,6 +169,7 @@ export class Pipeline {
     name: string,
     at: number,
     durationMs: number | null,
+    realtime: boolean,
   ): Promise<TurnReport> {
     const turn = ++this.turn;
     const addressed = this.opts.engines.wake === null || this.conversation.inFollowUp(at);
@@ -187,7 +184,7 @@ export class Pipeline {
     return this.finish({
       turn, at, durationMs: durationMs ?? samplesToMs(heard.samples), source: name, kind: 'audio',
       wake: heard.wake, transcript, transcriptEngine: heard.transcript?.engine ?? null, step,
-      timings: heard.timings,
+      timings: heard.timings, realtime,
     });
   }
 
@@ -243,7 +240,7 @@ export class Pipeline {
     });
     return this.finish({
       turn, at, durationMs: null, source: text, kind: 'text', wake: null, transcript,
-      transcriptEngine: 'text', step, timings,
+      transcriptEngine: 'text', step, timings, realtime: false,
     });
   }
 
@@ -251,18 +248,27 @@ export class Pipeline {
     turn: number; at: number; durationMs: number | null; source: string; kind: 'audio' | 'text';
     wake: WakeEvent | null; transcript: { text: string; confidence: number | null } | null;
     transcriptEngine: string | null; step: DialogueStep; timings: Record<string, number>;
+    realtime: boolean;
   }): Promise<TurnReport> {
     const log = this.opts.log.child({ turn: t.turn });
     const r0 = performance.now();
     let step = t.step;
     let execution: Execution | null = null;
+    let microvm: TurnReport['microvm'] = null;
+    const clock = { heardAt: t.at + (t.durationMs ?? 0), realtime: t.realtime };
     if (step.execute) {
       const a0 = performance.now();
-      execution = await this.execute(step.execute, step.tier ?? 'critical', log);
+      ({ execution, microvm } = await this.runner.run(step.execute, step.tier ?? 'critical',
+        clock, log));
       t.timings.action = performance.now() - a0;
       this.conversation.executed(step, execution);
       step = Conversation.settle(step, execution);
     }
+    // A critical action being read back starts its microVM now, behind the prompt; one no
+    // longer pending is dropped.
+    const pending = this.conversation.pendingAction;
+    if (step.decision === 'confirmation_requested') await this.runner.prepare(pending, clock, log);
+    else await this.runner.keepFor(pending);
     const reply = step.reply ? await this.speak(step.reply, t.turn, t.timings) : null;
     t.timings.end_of_utterance_to_reply = (t.timings.stt ?? 0) + (performance.now() - r0);
     if (t.timings.trailing_silence !== undefined) {
@@ -300,6 +306,7 @@ export class Pipeline {
       reason: step.reason,
       outcome: execution?.outcome ?? null,
       isolation: execution?.sandbox ?? null,
+      microvm,
       reply,
       error: execution?.error ?? null,
       timings: Object.fromEntries(Object.entries(t.timings).map(([k, v]) => [k, round(v, 1)])),
@@ -312,48 +319,9 @@ export class Pipeline {
     return report;
   }
 
-  /** Runs one action; a world-changing one is recorded before it runs and after. */
-  private async execute(
-    run: NonNullable<DialogueStep['execute']>,
-    tier: Tier,
-    log: Logger,
-  ): Promise<Execution> {
-    const principal = this.opts.config.dialogue.local_principal;
-    // What cannot run at all (no such action, no tier) is refused before any record.
-    const refused = await this.executor.precheck({ ...run, tier });
-    if (refused) return refused;
-    const audited = tier === 'dangerous' || tier === 'critical';
-    const audit = this.opts.audit;
-    if (audited && !audit) {
-      const message = 'no audit trail: run `gateway keys` to make the audit signing key';
-      return { outcome: 'refused', error: { code: 'GW_AUDIT_UNAVAILABLE', message },
-        speech: 'I did not do it, because actions like this are only taken with an audit ' +
-          'trail, and none is set up.' };
-    }
-    let id: string | null = null;
-    if (audited && audit) {
-      try {
-        id = await audit.accepted({ principal, connector: run.connector, action: run.action,
-          tier, slots: run.input });
-      } catch (err) {
-        const e = asGatewayError(err, 'GW_AUDIT_WRITE_FAILED');
-        return { outcome: 'refused', error: { code: e.code, message: e.message },
-          speech: 'I did not do it, because its audit record could not be written.' };
-      }
-    }
-    const execution = await this.executor.run({ ...run, tier }, {
-      now: this.opts.now?.() ?? new Date(), timeZone: this.opts.timeZone, principal,
-      signal: new AbortController().signal, log,
-      // The audit record's id is the action's idempotency key, handed to the far side.
-      ...(id !== null ? { idempotencyKey: id } : {}),
-    });
-    if (id !== null && audit) {
-      await audit.outcome(id, execution.outcome, execution.error?.code).catch((err: unknown) => {
-        // The action has run: its outcome is still said; start-up recovery marks it.
-        log.error({ code: asGatewayError(err).code }, 'audit outcome not written');
-      });
-    }
-    return execution;
+  /** Ends the conversation: a microVM started for an action never confirmed is destroyed. */
+  async close(): Promise<void> {
+    await this.runner.discard();
   }
 
   private async speak(

@@ -55,6 +55,23 @@ export interface TurnReport {
    * `rlimits`, `broker`) and the Landlock ABI; null otherwise.
    */
   readonly isolation: { readonly layers: readonly string[]; readonly landlockAbi: number } | null;
+  /**
+   * For an action run in a critical-tier microVM: the backend, how the VM was started, its
+   * boot (VMM start to agent ready), the conversation time it was launched at (null when it
+   * was launched only at "confirm"), its start from launch to ready (verification included),
+   * and how much of that was hidden behind the confirmation prompt and the answer versus the
+   * wait added after "confirm", on the conversation's clock or, at real speed, the wall clock.
+   */
+  readonly microvm: {
+    readonly backend: string;
+    readonly mode: 'cold' | 'restored' | 'warm';
+    readonly bootMs: number | null;
+    readonly startMs: number | null;
+    readonly startedAtMs: number | null;
+    readonly hiddenMs: number | null;
+    readonly addedWaitMs: number | null;
+    readonly clock: 'conversation' | 'wall';
+  } | null;
   readonly reply: {
     readonly text: string;
     readonly audio: string | null;

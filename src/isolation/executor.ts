@@ -4,14 +4,18 @@ import type {
   ActionContext, ActionResult, ActionSpec, RegisteredConnector, SandboxPlan, Tier,
 } from '../connectors/types.js';
 import { GatewayError, asGatewayError, type ErrorCode } from '../errors.js';
-import { levelFor } from '../log.js';
+import { levelFor, type Logger } from '../log.js';
 import type { Layers, Limits } from './sandbox/bwrap.js';
 import type { Violation } from './sandbox/classify.js';
 import { connectorWorkerPath } from './sandbox/paths.js';
 import { probeSandbox, type SandboxProbe } from './sandbox/probe.js';
 import { runSandboxed } from './sandbox/run.js';
 import { probeVm, type VmProbe } from './vm/probe.js';
-import { runInVm } from './vm/run.js';
+import { CriticalTier } from './critical.js';
+import {
+  callPlan, checkedInput, checkedOutput, failureSpeech, refusal,
+} from './results.js';
+import type { VmHandle, VmReady } from './vm/launch.js';
 
 export type Outcome = 'succeeded' | 'failed' | 'refused' | 'indeterminate';
 
@@ -31,8 +35,23 @@ export interface Execution {
   readonly violation?: Violation;
   /** The sandbox layers the action ran under (dangerous tier only). */
   readonly sandbox?: { readonly layers: readonly string[]; readonly landlockAbi: number };
-  /** The microVM the action ran in (critical tier only): backend and cold boot time. */
-  readonly microvm?: { readonly backend: string; readonly bootMs: number | null };
+  /** The microVM the action ran in (critical tier only): backend, how it started, its boot. */
+  readonly microvm?: {
+    readonly backend: string;
+    readonly bootMs: number | null;
+    readonly mode?: VmReady['mode'];
+  };
+}
+
+/**
+ * A critical action's microVM launched ahead of its run (while the confirmation prompt is
+ * spoken). `readyAt` is the host time its agent became ready, or null (not yet, or never).
+ */
+export interface PreparedVm {
+  readonly connector: string;
+  readonly handle: VmHandle;
+  readonly launchedAt: number;
+  readyAt: number | null;
 }
 
 export interface ExecutorOptions {
@@ -52,10 +71,9 @@ export interface ExecutorOptions {
   readonly vmProbe?: () => Promise<VmProbe>;
   /** From the VMM's start to the guest agent's ready; generous under software emulation. */
   readonly vmBootDeadlineMs?: number;
+  /** From the action's delivery into the VM to its result; `[microvm] action_deadline_ms`. */
+  readonly vmActionDeadlineMs?: number;
 }
-
-/** Default boot deadline of a microVM (software emulation on a busy host takes seconds). */
-export const DEFAULT_VM_BOOT_DEADLINE_MS = 120_000;
 
 /** Default deadline of one in-process action. */
 export const DEFAULT_ACTION_TIMEOUT_MS = 10_000;
@@ -87,34 +105,12 @@ export function tierUnavailable(
 }
 
 /**
- * Failures whose messages connectors write to be said as they are (the far side's answer,
- * an unknown contact); any other failure is said in general words.
+ * Refusals because the microVM image (or its snapshot) failed verification. The pipeline
+ * writes an audit record for these even though nothing ran (issue 6).
  */
-const SPOKEN_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'GW_REMOTE_AUTH', 'GW_REMOTE_REJECTED', 'GW_REMOTE_RATE_LIMITED', 'GW_REMOTE_UNAVAILABLE',
-  'GW_CONTACT_UNKNOWN', 'GW_CONNECTOR_CONFIG',
+export const IMAGE_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'GW_IMAGE_INVALID', 'GW_IMAGE_STORE_UNSAFE', 'GW_SNAPSHOT_INVALID',
 ]);
-
-/** A message as the second half of a spoken sentence: lower-case start, one full stop. */
-function spokenMessage(message: string): string {
-  const m = message.trim().replace(/[.\s]+$/, '');
-  return `${m.charAt(0).toLowerCase()}${m.slice(1)}.`;
-}
-
-/** An isolated worker's result, held to the action's output schema when it has one. */
-function checkedOutput(spec: ActionSpec, speech: string | undefined, data: unknown): Execution {
-  const checked = spec.output?.safeParse(data);
-  if (checked && !checked.success) {
-    return { outcome: 'failed', speech: 'Sorry, that did not work.',
-      error: { code: 'GW_ACTION_OUTPUT_INVALID',
-        message: checked.error.issues.map((i) => i.message).join('; ') } };
-  }
-  return { outcome: 'succeeded', speech: speech ?? '', data: checked?.data ?? data };
-}
-
-function refusal(code: ErrorCode, message: string, speech: string): Execution {
-  return { outcome: 'refused', speech, error: { code, message } };
-}
 
 export class Executor {
   constructor(
@@ -122,7 +118,21 @@ export class Executor {
     private readonly config: GatewayConfig,
     private readonly timeoutMs = DEFAULT_ACTION_TIMEOUT_MS,
     private readonly options: ExecutorOptions = {},
-  ) {}
+  ) {
+    this.critical = new CriticalTier(connectors, config, options);
+  }
+
+  private readonly critical: CriticalTier;
+
+  /**
+   * Launches the microVM of a critical action before it is confirmed, so that its boot is
+   * hidden behind the prompt; null when there is nothing to launch (see CriticalTier).
+   */
+  async prepare(request: ActionRequest, log: Logger): Promise<PreparedVm | null> {
+    if (request.tier !== 'critical' || await this.precheck(request)) return null;
+    const { vm } = await this.probes('critical');
+    return vm ? this.critical.prepare(request.connector, vm, log) : null;
+  }
 
   /**
    * The refusal `run` would give before anything starts (no such action, its tier cannot
@@ -136,6 +146,11 @@ export class Executor {
     }
     const { probe, vm } = await this.probes(request.tier);
     const missing = tierUnavailable(request.tier, this.config, probe, vm);
+    // An image that failed verification keeps its own code: the audit trail records it.
+    if (missing && vm?.code && IMAGE_REFUSALS.has(vm.code)) {
+      return refusal(vm.code, missing, 'I did not do it: its virtual machine image failed ' +
+        'verification.');
+    }
     return missing
       ? refusal('GW_TIER_UNAVAILABLE', missing, `I did not do it, because ${missing}.`)
       : null;
@@ -150,7 +165,9 @@ export class Executor {
     return { probe, vm };
   }
 
-  async run(request: ActionRequest, ctx: ActionContext): Promise<Execution> {
+  async run(
+    request: ActionRequest, ctx: ActionContext, prepared: PreparedVm | null = null,
+  ): Promise<Execution> {
     const refused = await this.precheck(request);
     if (refused) return refused;
     const registered = this.connectors.get(request.connector);
@@ -162,20 +179,16 @@ export class Executor {
         probe);
     }
     if (request.tier === 'critical' && vm) {
-      return this.runInMicroVm(registered.manifest.name, request.action, spec, request.input, ctx,
-        vm);
+      return this.critical.run(registered.manifest, request.action, spec, request.input, ctx, vm,
+        prepared?.connector === registered.manifest.name ? prepared : null);
     }
     if (!registered.implementation) {
       return refusal('GW_CONNECTOR_UNAVAILABLE', `connector ${request.connector} is not installed`,
         `I did not do it, because the ${request.connector} connector is not installed.`);
     }
-    const parsed = spec.input.safeParse(request.input);
-    if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => i.message).join('; ');
-      return refusal('GW_ACTION_INPUT_INVALID', problems,
-        'I did not do it, because the request was incomplete.');
-    }
-    return this.runInProcess(registered, request.action, parsed.data, ctx);
+    const checked = checkedInput(spec, request.input);
+    if (!checked.ok) return checked.refused;
+    return this.runInProcess(registered, request.action, checked.input, ctx);
   }
 
   /** The dangerous tier: never in process, only through the sandbox, or not at all. */
@@ -192,28 +205,19 @@ export class Executor {
       return refusal('GW_CONNECTOR_UNAVAILABLE', `connector ${connector} has no sandboxed worker`,
         `I did not do it, because the ${connector} connector is not installed.`);
     }
-    const parsed = spec.input.safeParse(rawInput);
-    if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => i.message).join('; ');
-      return refusal('GW_ACTION_INPUT_INVALID', problems,
-        'I did not do it, because the request was incomplete.');
-    }
+    const checked = checkedInput(spec, rawInput);
+    if (!checked.ok) return checked.refused;
     const manifest = this.connectors.get(connector)?.manifest;
-    let plan: Partial<SandboxPlan>;
-    try {
-      plan = this.options.sandboxPlan?.(connector) ?? {};
-    } catch (err) {
-      // Not set up (no token, no endpoint): nothing is started for a call that cannot work.
-      const e = asGatewayError(err, 'GW_CONNECTOR_CONFIG');
-      return refusal(e.code, e.message, `I did not do it: ${spokenMessage(e.message)}`);
-    }
+    const planned = callPlan(this.options.sandboxPlan, connector);
+    if (!planned.ok) return planned.refused;
+    const plan = planned.plan;
     const layers = this.options.sandboxLayers;
     const used = Object.entries(layers ?? { namespaces: true, landlock: true, seccomp: true,
       rlimits: true }).filter(([, on]) => on).map(([name]) => name);
     const sandbox = { layers: [...used, 'broker'], landlockAbi: probe.landlockAbi };
     const log = ctx.log.child({ connector, action, tier: 'dangerous' });
     const r = await runSandboxed({
-      connector, action, input: parsed.data, modulePath,
+      connector, action, input: checked.input, modulePath,
       // A configured endpoint (a self-hosted or test API) replaces the manifest's default.
       endpoints: plan.endpoints ?? manifest?.egress ?? [],
       settings: plan.settings ?? {}, secrets: plan.secrets ?? {},
@@ -229,55 +233,8 @@ export class Executor {
     if (r.outcome === 'succeeded') return { ...checkedOutput(spec, r.speech, r.data), sandbox };
     const speech = r.violation
       ? 'I stopped that connector: it tried something its sandbox does not allow.'
-      : r.error && SPOKEN_FAILURES.has(r.error.code)
-        ? `That did not work: ${spokenMessage(r.error.message)}`
-        : 'Sorry, that did not work.';
+      : failureSpeech(r.error);
     return { outcome: r.outcome, speech, error: r.error, violation: r.violation, sandbox };
-  }
-
-  /** The critical tier: one microVM per action, from a verified image, or not at all. */
-  private async runInMicroVm(
-    connector: string, action: string, spec: ActionSpec, rawInput: unknown, ctx: ActionContext,
-    vm: VmProbe,
-  ): Promise<Execution> {
-    const parsed = spec.input.safeParse(rawInput);
-    if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => i.message).join('; ');
-      return refusal('GW_ACTION_INPUT_INVALID', problems,
-        'I did not do it, because the request was incomplete.');
-    }
-    let plan: Partial<SandboxPlan>;
-    try {
-      plan = this.options.sandboxPlan?.(connector) ?? {};
-    } catch (err) {
-      const e = asGatewayError(err, 'GW_CONNECTOR_CONFIG');
-      return refusal(e.code, e.message, `I did not do it: ${spokenMessage(e.message)}`);
-    }
-    if (!vm.publicKey) {
-      return refusal('GW_IMAGE_MISSING', 'no image key', 'I did not do it: no verified image.');
-    }
-    const log = ctx.log.child({ connector, action, tier: 'critical' });
-    const r = await runInVm({
-      connector, action, input: parsed.data,
-      endpoints: plan.endpoints ?? this.connectors.get(connector)?.manifest.egress ?? [],
-      settings: plan.settings ?? {}, secrets: plan.secrets ?? {},
-      now: ctx.now, timeZone: ctx.timeZone, principal: ctx.principal, signal: ctx.signal,
-      idempotencyKey: ctx.idempotencyKey ?? null,
-      imageDir: vm.imageDir, publicKey: vm.publicKey, accel: vm.accel,
-      bootDeadlineMs: this.options.vmBootDeadlineMs ?? DEFAULT_VM_BOOT_DEADLINE_MS,
-      actionDeadlineMs: this.timeoutMs, log,
-    });
-    const microvm = { backend: r.backend, bootMs: r.bootMs === null ? null : Math.round(r.bootMs) };
-    log[levelFor(r.outcome === 'succeeded' ? 'ok' : r.outcome === 'refused' ? 'refused'
-      : 'failed')]({ outcome: r.outcome, code: r.error?.code ?? null, backend: r.backend,
-      bootMs: microvm.bootMs, egress: r.egress }, 'microVM action finished');
-    if (r.outcome === 'succeeded') return { ...checkedOutput(spec, r.speech, r.data), microvm };
-    const speech = r.outcome === 'refused'
-      ? 'I did not do it: its secure virtual machine could not be started safely.'
-      : r.error && SPOKEN_FAILURES.has(r.error.code)
-        ? `That did not work: ${spokenMessage(r.error.message)}`
-        : 'Sorry, that did not work.';
-    return { outcome: r.outcome, speech, error: r.error, microvm };
   }
 
   private async runInProcess(
@@ -307,8 +264,7 @@ export class Executor {
       const outcome: Outcome = e.code === 'GW_ACTION_TIMEOUT' ? 'indeterminate' : 'failed';
       const error = { code: e.code, message: e.message };
       // As for sandboxed actions: the far side's answer and a missing setting are said.
-      const speech = SPOKEN_FAILURES.has(e.code)
-        ? `That did not work: ${spokenMessage(e.message)}` : 'Sorry, that did not work.';
+      const speech = failureSpeech(error);
       return { outcome, speech, error };
     } finally {
       removeListener();

@@ -98,6 +98,7 @@ async function runTurn(
   const report = await conv.opened.pipeline.runText(text);
   deps.metrics.observeTurn('http', performance.now() - t0);
   if (report.tier) deps.metrics.countAction(report.tier, report.outcome ?? report.decision);
+  if (report.microvm) deps.metrics.microvmBoots += 1;
   deps.hub.record(conv.grant.principal, 'http', report);
   return report;
 }

@@ -27,7 +27,7 @@ export class Metrics {
   private readonly turns = new Map<TurnChannel, Histogram>();
   private readonly actions = new Map<string, number>();
   private readonly requests = new Map<string, number>();
-  /** Critical-tier microVM boots; the microVM tier is not built yet, so it stays 0. */
+  /** Critical-tier microVMs that ran an action (cold, restored or claimed warm). */
   microvmBoots = 0;
   streamsOpen = 0;
 
@@ -67,7 +67,7 @@ export class Metrics {
     out.push('# HELP gateway_actions_total Actions decided, by tier and outcome.');
     out.push('# TYPE gateway_actions_total counter');
     for (const [k, v] of this.actions) out.push(`gateway_actions_total{${k}} ${v}`);
-    out.push('# HELP gateway_microvm_boots_total MicroVMs booted for critical actions.');
+    out.push('# HELP gateway_microvm_boots_total MicroVMs started that ran a critical action.');
     out.push('# TYPE gateway_microvm_boots_total counter');
     out.push(`gateway_microvm_boots_total ${this.microvmBoots}`);
     out.push('# HELP gateway_http_requests_total API requests by route and status.');

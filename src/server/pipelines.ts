@@ -138,7 +138,8 @@ export class PipelineFactory {
     return {
       pipeline,
       async close() {
-        await Promise.allSettled([wake?.close(), o.audio === 'none' ? undefined : vad.close()]);
+        await Promise.allSettled([pipeline.close(), wake?.close(),
+          o.audio === 'none' ? undefined : vad.close()]);
       },
     };
   }

@@ -219,6 +219,7 @@ export class AudioStream {
     const latency = r.timings.end_of_speech_to_reply ?? r.timings.end_of_utterance_to_reply;
     if (latency !== undefined) metrics.observeTurn('stream', latency);
     if (r.tier) metrics.countAction(r.tier, r.outcome ?? r.decision);
+    if (r.microvm) metrics.microvmBoots += 1;
     hub.record(this.grant.principal, 'stream', r);
     if (r.intent) this.send({ type: 'intent', name: r.intent.name, slots: r.intent.slots });
     this.pending = null;

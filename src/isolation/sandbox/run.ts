@@ -20,6 +20,7 @@ import {
 import { FrameReader, encodeFrame } from './frame.js';
 import { nodeRuntimeFiles, projectRoot, sandboxHelperPath, workerRuntimePath } from './paths.js';
 import type { WorkerRequest, WorkerResponse } from './worker.js';
+import { connectorErrorOutcome } from '../results.js';
 
 /** The unprivileged host user the sandbox runs as when the gateway runs as root. */
 export const SANDBOX_UID = 65_534;
@@ -205,10 +206,6 @@ function isErrorCode(code: string): code is ErrorCode {
 }
 
 /** Connector errors after which the far side may or may not have acted. */
-const UNKNOWN_OUTCOME: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'GW_REMOTE_UNAVAILABLE', 'GW_ACTION_TIMEOUT', 'GW_CONNECTOR_FAILED',
-]);
-
 /** Turns what was observed into an outcome; see the module comment for the rules. */
 function judge(e: Evidence): SandboxResult {
   const base = { egress: e.egress, readyMs: e.readyMs };
@@ -245,8 +242,7 @@ function judge(e: Evidence): SandboxResult {
     if (own !== null && isErrorCode(own)) {
       // The connector knows what happened: the far side refused (nothing was done), or it
       // could not tell (no answer after the request went out).
-      const unknown = UNKNOWN_OUTCOME.has(own) && e.egress.connected > 0;
-      const outcome: Outcome = unknown ? 'indeterminate' : 'failed';
+      const outcome = connectorErrorOutcome(own, e.egress.connected);
       return { ...base, outcome, error: { code: own, message } };
     }
     return { ...base, outcome: uncertain, error: { code: 'GW_CONNECTOR_FAILED', message } };
