@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(espeak-ng sox libsox-fmt-all pocketsphinx pocketsphinx-en-us
-  libpocketsphinx-dev libsphinxbase-dev pkg-config gcc make bubblewrap chromium
-  radicale tshark python3-pymodbus qemu-system-x86 busybox-static)
+  libpocketsphinx-dev libsphinxbase-dev pkg-config gcc make libc6-dev libssl-dev
+  flex bison libelf-dev bc bubblewrap chromium
+  radicale tshark python3-pymodbus python3-serial-asyncio qemu-system-x86 busybox-static)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 

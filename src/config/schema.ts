@@ -3,6 +3,7 @@ import { plaidConfigSchema } from '../connectors/banking_plaid/config.js';
 import { binanceConfigSchema } from '../connectors/binance/config.js';
 import { calendarConfigSchema } from '../connectors/calendar/config.js';
 import { messagingConfigSchema } from '../connectors/messaging/config.js';
+import { ros2ConfigSchema } from '../connectors/ros2_dangerous_actions/config.js';
 import { smartcarConfigSchema } from '../connectors/smart_car_fleet/config.js';
 import { dnp3ConfigSchema } from '../connectors/scada_dnp3/config.js';
 import { policySchema } from '../policy/schema.js';
@@ -143,29 +144,50 @@ const calendar = calendarConfigSchema;
 
 /**
  * A point that speech names ("breaker 7 at substation 12", "pump 1"), mapped to a device.
- * DNP3 points are CROBs (address: outstation address); Modbus points are coils or holding
- * registers (address: unit id). Every key is required: a guessed default could reach the
- * wrong device.
+ * Every key is required: a guessed default could reach the wrong device.
+ * A DNP3 point is a CROB: `address` is the outstation address, `index` the CROB and its
+ * binary input.
  */
-const point = z.strictObject({
-  protocol: z.enum(['dnp3', 'modbus']),
+const dnp3Point = z.strictObject({
+  protocol: z.literal('dnp3'),
   host: z.string().min(1).max(253),
   port: z.number().int().min(1).max(65_535),
   address: z.number().int().min(0).max(65_519),
   index: z.number().int().min(0).max(65_535),
-  kind: z.enum(['crob', 'coil', 'register']),
+  kind: z.literal('crob'),
+});
+
+/**
+ * A Modbus point (connector scada_modbus_write): a coil or a holding register of one unit.
+ * `address` is the zero-based coil or register number as sent on the wire. A coil is on for
+ * "close" and off for "open"; a holding register needs the values it takes for each.
+ */
+const modbusPoint = z.strictObject({
+  protocol: z.literal('modbus'),
+  host: z.string().min(1).max(253),
+  port: z.number().int().min(1).max(65_535),
+  unit_id: z.number().int().min(0).max(255),
+  kind: z.enum(['coil', 'holding_register']),
+  address: z.number().int().min(0).max(65_535),
+  close_value: z.number().int().min(0).max(65_535).optional(),
+  open_value: z.number().int().min(0).max(65_535).optional(),
 }).superRefine((p, ctx) => {
-  if (p.protocol === 'dnp3' && p.kind !== 'crob') {
-    ctx.addIssue({ code: 'custom', path: ['kind'], message: 'a dnp3 point is a crob' });
+  const both = p.close_value !== undefined && p.open_value !== undefined;
+  if (p.kind === 'holding_register' && !both) {
+    ctx.addIssue({ code: 'custom', path: ['close_value'],
+      message: 'a holding register point needs close_value and open_value' });
   }
-  if (p.protocol === 'modbus' && p.kind === 'crob') {
-    const message = 'a modbus point is a coil or register';
-    ctx.addIssue({ code: 'custom', path: ['kind'], message });
+  if (p.kind === 'holding_register' && both && p.close_value === p.open_value) {
+    ctx.addIssue({ code: 'custom', path: ['open_value'],
+      message: 'open_value must differ from close_value' });
   }
-  if (p.protocol === 'modbus' && p.address > 255) {
-    ctx.addIssue({ code: 'custom', path: ['address'], message: 'a Modbus unit id is 0..255' });
+  if (p.kind === 'coil' && (p.close_value !== undefined || p.open_value !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['close_value'],
+      message: 'a coil is on when closed and off when open: it takes no values' });
   }
 });
+
+const point = z.discriminatedUnion('protocol', [dnp3Point, modbusPoint]);
 
 /** Point names: lower-case words and numbers with single spaces, as pointKey() builds them. */
 const pointName = z.string().regex(/^[a-z0-9]+( [a-z0-9]+)*$/,
@@ -179,11 +201,21 @@ const microvm = z.strictObject({
   store_dir: z.string().default(''),
   /** Where image updates come from: a file:// or https:// URL of an image folder ("" = none). */
   update_source: z.string().default(''),
+  /** PEM CA bundle trusted for an https:// update_source, besides the system's ("" = none). */
+  update_ca_file: z.string().default(''),
+  /** The VMM: "auto" picks by what the host can do; overrides `vmm` when not "auto". */
+  backend: z.enum(['auto', 'qemu', 'firecracker']).default('auto'),
   /** Guest kernel: the Debian cloud kernel with its virtio modules, or a small built one. */
   kernel: z.enum(['cloud', 'small']).default('cloud'),
   memory_mib: z.number().int().min(64).max(4096).default(256),
   /** From the VMM's start to the agent's ready; software emulation on a busy host is slow. */
   boot_deadline_ms: z.number().int().min(1_000).max(600_000).default(120_000),
+  /**
+   * From the action's delivery into the VM to its result. Longer than an in-process action's:
+   * under emulation an SDK alone takes seconds to load. Past it the VM is killed and the
+   * action is indeterminate, never sent again.
+   */
+  action_deadline_ms: z.number().int().min(1_000).max(600_000).default(30_000),
   /** Start critical actions by restoring a signed snapshot of the booted image. */
   snapshots: z.boolean().default(true),
   snapshot_dir: z.string().min(1).default('state/snapshots'),
@@ -219,6 +251,7 @@ export const configSchema = z.strictObject({
       binance: binanceConfigSchema.default(binanceConfigSchema.parse({})),
       banking_plaid: plaidConfigSchema.default(plaidConfigSchema.parse({})),
       smart_car_fleet: smartcarConfigSchema.default(smartcarConfigSchema.parse({})),
+      ros2_dangerous_actions: ros2ConfigSchema.default(ros2ConfigSchema.parse({})),
     })
     .default({
       calendar: calendar.parse({}), messaging: messagingConfigSchema.parse({}),
@@ -226,6 +259,7 @@ export const configSchema = z.strictObject({
       binance: binanceConfigSchema.parse({}),
       banking_plaid: plaidConfigSchema.parse({}),
       smart_car_fleet: smartcarConfigSchema.parse({}),
+      ros2_dangerous_actions: ros2ConfigSchema.parse({}),
     }),
   /** Spoken point names mapped to devices; empty means no point can be operated. */
   points: z.record(pointName, point).default({}),

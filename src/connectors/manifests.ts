@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { sendOutput } from './messaging/schemas.js';
+import {
+  writeInput as modbusWriteInput, writeOutput as modbusWriteOutput,
+} from './scada_modbus_write/schemas.js';
 import type { ConnectorManifest } from './types.js';
 
 /**
@@ -93,7 +96,9 @@ export const ros2Manifest: ConnectorManifest = {
       }),
     },
     stop: {
-      tier: 'critical',
+      // In process: a stop must not wait seconds for a microVM while the robot moves, and it
+      // only takes motion away (ros2_dangerous_actions/connector.ts). Never confirmed.
+      tier: 'elevated',
       description: 'stop the robot now',
       input: z.strictObject({}),
       emergencyStop: true,
@@ -121,7 +126,16 @@ export const scadaModbusManifest: ConnectorManifest = {
       description: 'read a coil or register',
       input: z.strictObject({ point: modbusPoint }),
     },
+    write_point: {
+      // Where a breaker command goes when its [points] entry says protocol = "modbus"
+      // (src/connectors/routing.ts): the point comes resolved; written once, read back.
+      tier: 'critical',
+      description: 'write a configured coil or holding register and read it back',
+      input: modbusWriteInput,
+      output: modbusWriteOutput,
+    },
   },
+  // No fixed endpoint: the plan (scada_modbus_write/plan.ts) names the configured points'.
 };
 
 /**

@@ -5,6 +5,13 @@ import { createPlaidConnector } from './banking_plaid/connector.js';
 import { createBinanceConnector } from './binance/connector.js';
 import { createCalendarConnector } from './calendar/connector.js';
 import { messagingPlan } from './messaging/plan.js';
+import { modbusPlan } from './scada_modbus_write/plan.js';
+import { plaidPlan } from './banking_plaid/plan.js';
+import { binancePlan } from './binance/plan.js';
+import { smartcarPlan } from './smart_car_fleet/plan.js';
+import { dnp3Plan } from './scada_dnp3/plan.js';
+import { createRos2Connector } from './ros2_dangerous_actions/connector.js';
+import { ros2Plan } from './ros2_dangerous_actions/plan.js';
 import { createSmartcarConnector } from './smart_car_fleet/connector.js';
 import { checkConfigNames } from './config-names.js';
 import { MANIFESTS } from './manifests.js';
@@ -78,6 +85,8 @@ export function createConnectors(
     ['smart_car_fleet', createSmartcarConnector(config.connectors.smart_car_fleet, baseDir)],
     // status only: operate is critical and is refused before it reaches the process.
     ['scada_dnp3', createScadaDnp3Connector(config)],
+    // stop only (elevated, emergency stop): move_to is critical and runs in the microVM.
+    ['ros2_dangerous_actions', createRos2Connector(config)],
   ]);
   return new Map(MANIFESTS.map((manifest) => [manifest.name, {
     manifest,
@@ -104,4 +113,11 @@ export function sandboxPlans(
 const ISOLATED_PLANS: Readonly<Record<string,
   (config: GatewayConfig, baseDir: string) => SandboxPlan>> = {
   messaging: messagingPlan,
+  scada_modbus_write: modbusPlan,
+  // The critical actions of these run in microVMs (their worker.ts); reads stay in process.
+  binance: binancePlan,
+  banking_plaid: plaidPlan,
+  smart_car_fleet: smartcarPlan,
+  scada_dnp3: dnp3Plan,
+  ros2_dangerous_actions: ros2Plan,
 };
