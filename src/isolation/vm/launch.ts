@@ -86,6 +86,10 @@ class Handle implements VmHandle {
     this.started = this.start();
     this.ready = this.started.then(async (s) => {
       const info = await s.vm.ready;
+      // The connector's code (an SDK takes seconds to load under emulation) is imported
+      // while the confirmation is awaited; it learns nothing of the action until run().
+      const module = s.image.manifest.connectors[o.connector];
+      if (module && !this.destroyed) s.vm.channel.send({ t: 'load', module });
       return { bootMs: info.bootMs, mode: s.warm ? 'warm' as const : info.mode,
         verifyMs: s.verifyMs, waitMs: performance.now() - t0,
         ...(info.snapshot ? { snapshot: info.snapshot } : {}) };

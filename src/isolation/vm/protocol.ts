@@ -41,6 +41,8 @@ export type GuestMessage =
 export type HostMessage =
   | { readonly t: 'run'; readonly module: string; readonly request: WorkerRequest }
   | { readonly t: 'resume'; readonly entropy: string; readonly nowMs: number }
+  /** Import the connector module now, while the confirmation is awaited; runs nothing. */
+  | { readonly t: 'load'; readonly module: string }
   | { readonly t: 'opened'; readonly id: number }
   | { readonly t: 'refused'; readonly id: number; readonly reason: string }
   | { readonly t: 'data'; readonly id: number; readonly b64: string }

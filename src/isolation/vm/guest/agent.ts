@@ -88,7 +88,9 @@ function connect(host: string, portNumber: number): Promise<Duplex> {
   });
 }
 
-function onEgress(m: Exclude<HostMessage, { t: 'run' } | { t: 'resume' }>): void {
+function onEgress(
+  m: Exclude<HostMessage, { t: 'run' } | { t: 'resume' } | { t: 'load' }>,
+): void {
   const c = connections.get(m.id);
   if (!c) return;
   switch (m.t) {
@@ -120,12 +122,24 @@ function describe(err: unknown): WorkerError {
   return { name: 'Error', message: String(err), code: null, syscall: null };
 }
 
-async function runAction(m: Extract<HostMessage, { t: 'run' }>): Promise<WorkerResponse> {
-  if (!m.module.startsWith(MODULE_ROOT) || m.module.includes('..')) {
-    return { ok: false, error: describe(new Error('module outside the image')) };
+/** Connector modules imported (or being imported), by path: a `load` and the run share one. */
+const loads = new Map<string, Promise<{ connector?: SandboxedConnector }>>();
+
+function load(module: string): Promise<{ connector?: SandboxedConnector }> {
+  if (!module.startsWith(MODULE_ROOT) || module.includes('..')) {
+    return Promise.reject(new Error('module outside the image'));
   }
+  let loading = loads.get(module);
+  if (!loading) {
+    loading = import(pathToFileURL(module).href) as Promise<{ connector?: SandboxedConnector }>;
+    loads.set(module, loading);
+  }
+  return loading;
+}
+
+async function runAction(m: Extract<HostMessage, { t: 'run' }>): Promise<WorkerResponse> {
   try {
-    const mod = (await import(pathToFileURL(m.module).href)) as { connector?: SandboxedConnector };
+    const mod = await load(m.module);
     if (!mod.connector || typeof mod.connector.run !== 'function') {
       throw new Error(`${m.module} exports no connector`);
     }
@@ -232,6 +246,9 @@ async function main(): Promise<void> {
         void runAction(m).then(finish);
       } else if (m.t === 'resume') {
         if (!started) await resume(m);
+      } else if (m.t === 'load') {
+        // An import that fails here fails again, with its reason, when the action runs.
+        if (!started) load(m.module).catch(() => {});
       } else {
         onEgress(m);
       }
