@@ -21,25 +21,17 @@ import { FrameReader, encodeFrame } from './frame.js';
 import { nodeRuntimeFiles, projectRoot, sandboxHelperPath, workerRuntimePath } from './paths.js';
 import type { WorkerRequest, WorkerResponse } from './worker.js';
 import { connectorErrorOutcome } from '../results.js';
+import type { IsolatedCall } from '../call.js';
 
 /** The unprivileged host user the sandbox runs as when the gateway runs as root. */
 export const SANDBOX_UID = 65_534;
 /** Diagnostic output kept from the sandbox (the helper's and bwrap's own messages). */
 const MAX_STDERR_BYTES = 4096;
 
-export interface SandboxCall {
+export interface SandboxCall extends IsolatedCall {
   readonly connector: string;
-  readonly action: string;
-  readonly input: unknown;
   readonly modulePath: string;
   readonly endpoints: readonly Endpoint[];
-  readonly settings: Readonly<Record<string, unknown>>;
-  readonly secrets: Readonly<Record<string, string>>;
-  readonly now: Date;
-  readonly timeZone: string;
-  readonly principal: string;
-  readonly idempotencyKey?: string | null;
-  readonly signal: AbortSignal;
   readonly deadlineMs: number;
   readonly log: Logger;
   readonly bwrap: string;

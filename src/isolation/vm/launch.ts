@@ -7,12 +7,9 @@
  */
 import type { Endpoint } from '../../connectors/types.js';
 import { asGatewayError, type ErrorCode } from '../../errors.js';
-import type { Logger } from '../../log.js';
-import type { Firelog } from './firelog.js';
+import type { IsolatedCall } from '../call.js';
 import { claimWarm } from './pool.js';
-import type { AccelChoice } from './qemu.js';
-import type { SnapshotKey } from './snapshot.js';
-import { defaults, startMicroVm, type Started } from './start.js';
+import { defaults, startMicroVm, type StartOptions, type Started } from './start.js';
 import type { VmResult } from './verdict.js';
 
 export type { VmResult } from './verdict.js';
@@ -20,20 +17,9 @@ export type { VmResult } from './verdict.js';
 /** How long past its boot deadline an unused handle waits before destroying itself. */
 export const DEFAULT_IDLE_GRACE_MS = 120_000;
 
-export interface VmLaunchOptions {
+export interface VmLaunchOptions extends StartOptions {
   readonly connector: string;
   readonly endpoints: readonly Endpoint[];
-  readonly imageDir: string;
-  readonly publicKey: Uint8Array;
-  readonly bootDeadlineMs: number;
-  readonly log: Logger;
-  readonly firelog?: Firelog;
-  readonly memMib?: number;
-  readonly accel?: AccelChoice;
-  /** null/undefined: cold boot only. */
-  readonly snapshotDir?: string | null;
-  /** The 'snapshot' key pair (public half verifies; the secret half signs new snapshots). */
-  readonly snapshotKey?: SnapshotKey | null;
   /** Unused this long after the boot deadline, the handle destroys its VM. */
   readonly idleGraceMs?: number;
 }
@@ -48,16 +34,7 @@ export interface VmReady {
   readonly snapshot?: string;
 }
 
-export interface VmActionRequest {
-  readonly action: string;
-  readonly input: unknown;
-  readonly settings: Readonly<Record<string, unknown>>;
-  readonly secrets: Readonly<Record<string, string>>;
-  readonly now: Date;
-  readonly timeZone: string;
-  readonly principal: string;
-  readonly idempotencyKey?: string | null;
-  readonly signal: AbortSignal;
+export interface VmActionRequest extends IsolatedCall {
   /** From the request's delivery to the result. */
   readonly actionDeadlineMs: number;
 }

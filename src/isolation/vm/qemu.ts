@@ -55,21 +55,7 @@ export function qemuArgs(plan: QemuPlan): string[] {
   if (plan.image.manifest.arch === 'aarch64') return qemuVirtArgs(plan);
   // pit and pic on: with microvm's defaults (off) boots under emulation hang (REFERENCE.md).
   const machine = `microvm,pit=on,pic=on,rtc=on${plan.accel === 'kvm' ? ',accel=kvm' : ''}`;
-  return [
-    '-M', machine, '-accel', plan.accel, '-m', String(plan.memMib), '-smp', '1',
-    '-nodefaults', '-no-user-config', '-nographic', '-no-reboot', '-nic', 'none',
-    // No new processes, no privilege changes, no obsolete syscalls, no resource control.
-    '-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',
-    '-kernel', plan.image.kernel, '-initrd', plan.image.initrd,
-    '-append', plan.image.manifest.cmdline,
-    '-serial', 'stdio',
-    '-drive', `id=root,file=${plan.image.rootfs},format=raw,if=none,readonly=on`,
-    '-device', 'virtio-blk-device,drive=root',
-    '-device', 'virtio-serial-device',
-    '-chardev', `socket,id=agent,path=${plan.agentSocket}`,
-    '-device', 'virtserialport,chardev=agent,name=gw.agent',
-    '-device', 'virtio-rng-device',
-  ];
+  return ['-M', machine, ...commonArgs(plan)];
 }
 
 /**
@@ -80,10 +66,20 @@ export function qemuArgs(plan: QemuPlan): string[] {
  */
 export function qemuVirtArgs(plan: QemuPlan): string[] {
   const kvm = plan.accel === 'kvm';
+  return ['-M', `virt,gic-version=${kvm ? 'host' : '3'}${kvm ? ',accel=kvm' : ''}`,
+    '-cpu', kvm ? 'host' : 'max', ...commonArgs(plan)];
+}
+
+/**
+ * Both machines: one vCPU, no defaults and no network device, QEMU's own seccomp sandbox,
+ * the signed kernel, initramfs and command line, and exactly four devices (the read-only
+ * root disk, the agent's virtio-serial port, a virtio RNG, the serial console).
+ */
+function commonArgs(plan: QemuPlan): string[] {
   return [
-    '-M', `virt,gic-version=${kvm ? 'host' : '3'}${kvm ? ',accel=kvm' : ''}`,
-    '-cpu', kvm ? 'host' : 'max', '-accel', plan.accel, '-m', String(plan.memMib), '-smp', '1',
+    '-accel', plan.accel, '-m', String(plan.memMib), '-smp', '1',
     '-nodefaults', '-no-user-config', '-nographic', '-no-reboot', '-nic', 'none',
+    // No new processes, no privilege changes, no obsolete syscalls, no resource control.
     '-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',
     '-kernel', plan.image.kernel, '-initrd', plan.image.initrd,
     '-append', plan.image.manifest.cmdline,

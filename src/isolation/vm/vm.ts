@@ -25,6 +25,7 @@ import { qemuArgs, type AccelChoice } from './qemu.js';
 import { makeSnapshot, type SnapshotParams, type VerifiedSnapshot } from './snapshot.js';
 import { judge, type VmResult } from './verdict.js';
 import { TEMP_PREFIX, sweepStaleVmDirs } from './vmdir.js';
+import type { IsolatedCall } from '../call.js';
 
 export { sweepStaleVmDirs } from './vmdir.js';
 
@@ -61,19 +62,10 @@ export interface BootInfo {
   readonly snapshot?: string;
 }
 
-export interface RunPlan {
+export interface RunPlan extends IsolatedCall {
   readonly connector: string;
   readonly module: string;
   readonly endpoints: readonly Endpoint[];
-  readonly action: string;
-  readonly input: unknown;
-  readonly settings: Readonly<Record<string, unknown>>;
-  readonly secrets: Readonly<Record<string, string>>;
-  readonly now: Date;
-  readonly timeZone: string;
-  readonly principal: string;
-  readonly idempotencyKey?: string | null;
-  readonly signal: AbortSignal;
   readonly actionDeadlineMs: number;
   readonly verifyMs: number | null;
 }
