@@ -91,7 +91,8 @@ async function conversation(cfg) {
       `${confirm?.decision}/${confirm?.outcome} ${confirm?.error?.code ?? ''}`);
   }
   return { ...confirm.microvm, promptMs: ask.reply?.durationMs ?? null,
-    confirmMs: confirm.input.durationMs };
+    confirmMs: confirm.input.durationMs, actionMs: confirm.timings.action,
+    replyMs: confirm.timings.end_of_speech_to_reply };
 }
 
 let modbus = null;
@@ -103,7 +104,8 @@ try {
   signImage(path.join(work, 'image'), image.secretKey);
   await installImage(path.join(work, 'image'), path.join(work, 'store'), image.publicKey);
   const port = await freePort();
-  modbus = spawn('python3', [path.join(ROOT, 'test/servers/modbus_server.py'), '--host',
+  // Debian's python3, which has pymodbus (another python3 may come first on PATH).
+  modbus = spawn('/usr/bin/python3', [path.join(ROOT, 'test/servers/modbus_server.py'), '--host',
     '127.0.0.1', '--port', String(port), '--unit', '1'], { stdio: 'ignore' });
   await waitForPort(port);
 
@@ -126,6 +128,8 @@ try {
     hiddenMs: { p50: pct(rs.map((r) => r.hiddenMs), 50), p95: pct(rs.map((r) => r.hiddenMs), 95) },
     addedWaitMs: { p50: pct(rs.map((r) => r.addedWaitMs), 50),
       p95: pct(rs.map((r) => r.addedWaitMs), 95) },
+    actionMs: { p50: pct(rs.map((r) => r.actionMs), 50), p95: pct(rs.map((r) => r.actionMs), 95) },
+    replyMs: { p50: pct(rs.map((r) => r.replyMs), 50), p95: pct(rs.map((r) => r.replyMs), 95) },
     promptMs: rs[0]?.promptMs ?? null, runs: rs,
   }]));
   console.log('\nwait added after "confirm" (spoken breaker conversation at real speed, ' +
@@ -139,6 +143,12 @@ try {
   }
   console.log(`(read-back prompt ${summary.restored?.promptMs ?? '?'} ms long; target: at most ` +
     '100 ms added after "confirm")');
+  console.log('after "confirm": the action itself (write + read-back in the VM) and speaker stops ' +
+    '-> reply audio ready');
+  for (const [k, s] of Object.entries(summary)) {
+    console.log(`${k.padEnd(9)} action p50 ${s.actionMs.p50} / p95 ${s.actionMs.p95} ms, ` +
+      `reply p50 ${s.replyMs.p50} / p95 ${s.replyMs.p95} ms`);
+  }
   mkdirSync(path.join(ROOT, 'bench-results'), { recursive: true });
   writeFileSync(path.join(ROOT, 'bench-results', 'bench-confirm.json'),
     `${JSON.stringify({ when: new Date().toISOString(), load: os.loadavg(), summary }, null, 1)}\n`);
