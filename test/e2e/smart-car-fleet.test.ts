@@ -2,12 +2,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { generateKeys } from '../../src/keys/keys.js';
 import { gatewaySay } from '../support/gateway-say.js';
 import { SmartcarServer } from '../support/smartcar-server.js';
 
 // The car's location through the gateway (elevated tier, in process) with the smartcar SDK
-// pointed at a local server; unlocking is read back and refused (critical), and the cabin
-// temperature (dangerous) is never run in process.
+// pointed at a local server; unlocking is read back and refused here (critical, with the
+// microVM tier off: test/e2e/critical-car-plaid.test.ts runs it in a microVM), and the cabin
+// temperature (dangerous) is set from the sandbox, never in process.
 const TOKEN = 'sc-e2e-token-a90c';
 const VEHICLE = '36ab27d0-fd9d-4455-823a-ce30af709ffc';
 let server: SmartcarServer;
@@ -20,7 +22,11 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'gw-car-'));
   await writeFile(path.join(dir, 'token'), `${TOKEN}\n`);
   configFile = path.join(dir, 'gateway.toml');
-  await writeFile(configFile, ['[connectors.smart_car_fleet]', `api_origin = "${server.origin}"`,
+  // World-changing actions run only with a signed audit trail.
+  generateKeys(path.join(dir, 'keys'), { purposes: ['audit'] });
+  await writeFile(configFile, [`keys_dir = "${path.join(dir, 'keys')}"`,
+    `state_path = "${path.join(dir, 'state.db')}"`, `audit_path = "${path.join(dir, 'a.jsonl')}"`,
+    '[connectors.smart_car_fleet]', `api_origin = "${server.origin}"`,
     `vehicle_id = "${VEHICLE}"`, 'make = "tesla"', `access_token_file = "${path.join(dir,
       'token')}"`, '[connectors.smart_car_fleet.places.home]', 'latitude = 51.5014',
     'longitude = -0.1419'].join('\n'));
@@ -56,13 +62,18 @@ describe('smart_car_fleet through the gateway', () => {
       expect(server.requests).toHaveLength(0);
     });
 
-  it('never sets the temperature in process: the dangerous tier has no car worker yet',
+  it('sets the cabin temperature from the sandbox (dangerous), once, after "confirm"',
     async () => {
-      const { reports } = await gatewaySay(configFile, dir,
-        ['set the car temperature to twenty one degrees', 'confirm']);
+      const { reports, log } = await gatewaySay(configFile, dir,
+        ['set the car temperature to twenty one degrees', 'confirm', 'confirm']);
       expect(reports[0]).toMatchObject({ tier: 'dangerous', decision: 'confirmation_requested' });
-      expect(reports[1]?.outcome).toBe('refused');
-      expect(server.requests).toHaveLength(0);
-      expect(server.cabinCelsius).toBeNull();
+      expect(reports[1], log).toMatchObject({ tier: 'dangerous', outcome: 'succeeded',
+        reply: { text: 'The car is set to 21 degrees.' },
+        isolation: { layers: ['namespaces', 'landlock', 'seccomp', 'rlimits', 'broker'] } });
+      expect(reports[2]?.outcome).toBeNull(); // nothing pending: nothing sent again
+      expect(server.requests.map((r) => `${r.method} ${r.path}`))
+        .toEqual([`POST /v2.0/vehicles/${VEHICLE}/tesla/climate/cabin`]);
+      expect(server.cabinCelsius).toBe(21);
+      expect(log).not.toContain(TOKEN);
     });
 });

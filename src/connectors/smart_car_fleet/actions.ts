@@ -56,7 +56,8 @@ export async function setLocked(vehicle: SmartcarVehicle, locked: boolean): Prom
 }
 
 /** The make-specific cabin climate endpoint: POST /vehicles/{id}/{make}/climate/cabin. */
-export async function setCabinTemperature(vehicle: SmartcarVehicle, config: SmartcarConfig,
+export async function setCabinTemperature(vehicle: SmartcarVehicle,
+  config: Pick<SmartcarConfig, 'make' | 'api_origin'>,
   celsius: number): Promise<string> {
   if (!config.make) {
     throw new GatewayError('GW_CONNECTOR_CONFIG', 'The car\'s make is not set: cabin climate '

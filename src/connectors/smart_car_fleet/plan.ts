@@ -1,6 +1,7 @@
 /**
- * From configuration to one microVM call of the car worker (lock and unlock, critical): the
- * Smartcar API origin the broker may open, the vehicle, and the access token read per call.
+ * From configuration to one isolated call of the car worker (lock and unlock in a microVM,
+ * the cabin temperature in the sandbox): the Smartcar API origin the broker may open, the
+ * vehicle, its make, and the access token read per call.
  */
 import type { GatewayConfig } from '../../config/load.js';
 import { readSecret } from '../../config/load.js';
@@ -24,7 +25,7 @@ export function smartcarPlan(config: GatewayConfig, baseDir: string): SandboxPla
   return {
     endpoints: [{ host: urlHost(url), port: urlPort(url) }],
     settings: { api_origin: c.api_origin, vehicle_id: c.vehicle_id,
-      unit_system: c.unit_system, dry_run: c.dry_run },
+      unit_system: c.unit_system, make: c.make, dry_run: c.dry_run },
     secrets: { smartcar_access_token: token },
   };
 }

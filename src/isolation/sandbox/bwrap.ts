@@ -24,6 +24,10 @@ export interface Limits {
   readonly addressSpaceBytes: number;
   /** Tasks of the sandbox's user, threads included (RLIMIT_NPROC). Node.js starts ~11. */
   readonly processes: number;
+  /**
+   * Open files (RLIMIT_NOFILE). Node.js's ES module loader opens a package's files in
+   * parallel: zod alone imports 64 locale modules at once.
+   */
   readonly openFiles: number;
   /** CPU seconds (RLIMIT_CPU): SIGXCPU, then SIGKILL a second later. */
   readonly cpuSeconds: number;
@@ -36,7 +40,7 @@ export interface Limits {
 export const DEFAULT_LIMITS: Limits = {
   addressSpaceBytes: 1.5 * 1024 ** 3,
   processes: 32,
-  openFiles: 64,
+  openFiles: 256,
   cpuSeconds: 5,
   fileBytes: 16 * 1024 ** 2,
   heapMiB: 192,

@@ -22,6 +22,7 @@ import { nodeRuntimeFiles, projectRoot, sandboxHelperPath, workerRuntimePath } f
 import type { WorkerRequest, WorkerResponse } from './worker.js';
 import { connectorErrorOutcome } from '../results.js';
 import type { IsolatedCall } from '../call.js';
+import { guestClosure } from '../vm/packages.js';
 
 /** The unprivileged host user the sandbox runs as when the gateway runs as root. */
 export const SANDBOX_UID = 65_534;
@@ -92,6 +93,26 @@ function getuidSafe(): number | null {
   return typeof process.getuid === 'function' ? process.getuid() : null;
 }
 
+let sdkDirs: string[] | null = null;
+
+/**
+ * The SDK packages isolated workers import (the microVM image's guest packages and their
+ * dependencies, src/isolation/vm/packages.ts), bound read-only at their own paths so that
+ * Node.js resolves them from dist/ as it does outside. Nothing else of node_modules is there.
+ */
+function sdkPackageDirs(): string[] {
+  if (!sdkDirs) {
+    const root = projectRoot();
+    try {
+      sdkDirs = guestClosure(root).packages.filter((p) => !p.rel.includes('/node_modules/'))
+        .map((p) => path.join(root, 'node_modules', p.rel));
+    } catch {
+      sdkDirs = []; // not installed: a worker that needs one fails with the import's reason
+    }
+  }
+  return sdkDirs;
+}
+
 async function supervise(
   call: SandboxCall, broker: EgressBroker, layers: Layers, limits: Limits,
   owner: { uid: number; gid: number } | undefined,
@@ -99,7 +120,8 @@ async function supervise(
   const dist = path.join(projectRoot(), 'dist');
   const args = bwrapArgs({
     runtime: nodeRuntimeFiles(), helper: sandboxHelperPath(), workerRuntime: workerRuntimePath(),
-    readable: readableFor(dist, call.modulePath), modulePath: call.modulePath,
+    readable: [...readableFor(dist, call.modulePath), ...sdkPackageDirs()],
+    modulePath: call.modulePath,
     brokerSocket: broker.socketPath, layers, limits, cgroupNs: call.cgroupNs,
   });
   const started = performance.now();

@@ -114,6 +114,17 @@ function send(response: WorkerResponse | { readonly ready: true }): Promise<void
   return new Promise((resolve) => process.stdout.write(frame, () => resolve()));
 }
 
+/**
+ * Node's fetch classes (Request, Response, Headers) load undici, which at once starts
+ * instantiating its WebAssembly HTTP parser; under the sandbox's address-space limit that
+ * reservation fails, and the rejection would end the worker. The parser is never used here:
+ * every connection is brokered, over node:http (src/connectors/egress/fetch.ts).
+ */
+process.on('unhandledRejection', (err: unknown) => {
+  if (err instanceof RangeError && (err.stack ?? '').includes('lazyllhttp')) return;
+  throw err;
+});
+
 async function main(): Promise<void> {
   const [modulePath, brokerPath] = process.argv.slice(2);
   if (!modulePath || !brokerPath) throw new Error('usage: worker.js <module> <broker socket>');
