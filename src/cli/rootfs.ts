@@ -12,6 +12,7 @@ import { securePaths } from './secure-paths.js';
 
 const USAGE = 'usage: gateway rootfs build|sign|verify [--dir DIR] [--keys DIR] ' +
   '[--connector NAME=FOLDER]... [--cache DIR] [--arch x86_64|aarch64]\n' +
+  '       [--kernel cloud|small]\n' +
   '       gateway rootfs install <image dir> [--store DIR] [--keys DIR]\n' +
   '       gateway rootfs update [--source URL] [--store DIR] [--keys DIR] [--ca PEM]';
 
@@ -37,6 +38,7 @@ export async function rootfsCommand(argv: string[]): Promise<number> {
       cache: { type: 'string' },
       connector: { type: 'string', multiple: true },
       arch: { type: 'string' },
+      kernel: { type: 'string' },
       store: { type: 'string' },
       source: { type: 'string' },
       ca: { type: 'string' },
@@ -64,8 +66,12 @@ export async function rootfsCommand(argv: string[]): Promise<number> {
         if (!m?.[1] || !m[2]) throw new GatewayError('GW_USAGE', `--connector ${c}: NAME=FOLDER`);
         extra[m[1]] = path.resolve(m[2]);
       }
+      const kernel = values.kernel ?? loadConfig(values.config).config.microvm.kernel;
+      if (kernel !== 'cloud' && kernel !== 'small') {
+        throw new GatewayError('GW_USAGE', `--kernel ${kernel}: cloud or small`);
+      }
       const r = await buildImage({ outDir: dir, cacheDir: values.cache, extraConnectors: extra,
-        ...(values.arch ? { arch: parseArch(values.arch) } : {}),
+        kernel, ...(values.arch ? { arch: parseArch(values.arch) } : {}),
         progress: (step) => process.stderr.write(`rootfs: ${step}\n`) });
       const m = r.manifest;
       process.stdout.write(`built ${dir} (${r.cached ? 'from cache' : 'fresh'}, ` +

@@ -25,6 +25,7 @@ import { nodeRuntimeFiles, projectRoot } from '../sandbox/paths.js';
 import { hostArch, kernelMetaPackage, type GuestArch } from './backend.js';
 import { buildCpio, type CpioEntry } from './cpio.js';
 import { compileGuestNative, guestNativeInputs } from './guest-native.js';
+import { smallGuestKernel } from './kernel-small.js';
 import {
   copyClosure, describeClosure, guestClosure, type GuestClosure,
 } from './packages.js';
@@ -64,6 +65,8 @@ export interface BuildOptions {
   readonly progress?: (step: string) => void;
   /** Must be this host's architecture (`--arch`): no cross builds, see checkBuildArch. */
   readonly arch?: GuestArch;
+  /** `[microvm] kernel`: the cloud kernel (default) or the small one (kernel-small.ts). */
+  readonly kernel?: 'cloud' | 'small';
 }
 
 /**
@@ -117,7 +120,8 @@ function kernelPackage(): string {
 interface Kernel {
   readonly deb: string;
   readonly vmlinuz: string;
-  readonly modulesDir: string;
+  /** null: everything built in (the small kernel), no modules in the initramfs. */
+  readonly modulesDir: string | null;
 }
 
 /** Downloads and unpacks the kernel package once per version into the cache. */
@@ -215,9 +219,9 @@ function initramfs(kernel: Kernel, inputs: Inputs): Buffer {
     { name: 'init', kind: 'file', mode: 0o755, data: readFileSync(inputs.initScript) },
     { name: 'bin/busybox', kind: 'file', mode: 0o755, data: readFileSync(inputs.busybox) },
   ];
-  for (const m of MODULES) {
+  for (const m of kernel.modulesDir ? MODULES : []) {
     entries.push({ name: `lib/modules/${path.basename(m)}`, kind: 'file', mode: 0o644,
-      data: readFileSync(path.join(kernel.modulesDir, m)) });
+      data: readFileSync(path.join(kernel.modulesDir ?? '', m)) });
   }
   return buildCpio(entries);
 }
@@ -344,7 +348,8 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const progress = opts.progress ?? ((): void => {});
   const cacheDir = opts.cacheDir ?? defaultCacheDir();
   progress('kernel package');
-  const kernel = fetchKernel(cacheDir, progress);
+  const kernel = opts.kernel === 'small' ? smallGuestKernel(cacheDir, progress)
+    : fetchKernel(cacheDir, progress);
   progress('hashing inputs');
   const inputs = collectInputs(kernel, opts.extraConnectors ?? {});
   progress(describeClosure(inputs.packages));
