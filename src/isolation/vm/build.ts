@@ -12,7 +12,6 @@
  * Results are cached outside the clone under a key made of every input, so a rebuild with
  * unchanged inputs is a copy.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync,
@@ -25,6 +24,9 @@ import { nodeRuntimeFiles, projectRoot } from '../sandbox/paths.js';
 import { hostArch, kernelMetaPackage, type GuestArch } from './backend.js';
 import { buildCpio, type CpioEntry } from './cpio.js';
 import { compileGuestNative, guestNativeInputs } from './guest-native.js';
+import {
+  KERNEL_MODULES, cloudGuestKernel, runTool as run, type GuestKernel as Kernel,
+} from './kernel-cloud.js';
 import { smallGuestKernel } from './kernel-small.js';
 import {
   copyClosure, describeClosure, guestClosure, type GuestClosure,
@@ -37,12 +39,6 @@ import {
 const RECIPE_VERSION = '2';
 /** The guest's architecture is the host's: the guest runs the host's own Node.js binary. */
 const GUEST_ARCH: GuestArch = hostArch() ?? 'x86_64';
-const KERNEL_META_PACKAGE = kernelMetaPackage(GUEST_ARCH);
-const MODULES = [
-  'drivers/virtio/virtio_ring.ko', 'drivers/virtio/virtio.ko', 'drivers/virtio/virtio_mmio.ko',
-  'drivers/block/virtio_blk.ko', 'drivers/char/virtio_console.ko',
-  'drivers/char/hw_random/virtio-rng.ko',
-];
 /**
  * quiet: the serial console is slow under emulation. tsc_early_khz: under QEMU's software
  * emulation the kernel cannot calibrate the TSC against the PIT and stalls without it.
@@ -96,60 +92,6 @@ export function defaultCacheDir(): string {
 
 export function defaultImageDir(): string {
   return path.join(projectRoot(), 'build', 'rootfs');
-}
-
-function run(cmd: string, args: string[], cwd?: string, env?: NodeJS.ProcessEnv): string {
-  try {
-    return execFileSync(cmd, args, { cwd, encoding: 'utf8', env: env ?? process.env,
-      stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 16 * 1024 * 1024 });
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new GatewayError('GW_IMAGE_BUILD', `${cmd} ${args.join(' ')}: ` +
-      `${(e.stderr ?? e.message).trim().split('\n').slice(-2).join(' / ')}`);
-  }
-}
-
-/** The versioned kernel package the meta package depends on, e.g. linux-image-6.1.0-57-... */
-function kernelPackage(): string {
-  const out = run('apt-cache', ['depends', KERNEL_META_PACKAGE]);
-  const m = /Depends:\s*(linux-image-\S+)/.exec(out);
-  if (!m?.[1]) throw new GatewayError('GW_IMAGE_BUILD', `no kernel behind ${KERNEL_META_PACKAGE}`);
-  return m[1];
-}
-
-interface Kernel {
-  readonly deb: string;
-  readonly vmlinuz: string;
-  /** null: everything built in (the small kernel), no modules in the initramfs. */
-  readonly modulesDir: string | null;
-}
-
-/** Downloads and unpacks the kernel package once per version into the cache. */
-function fetchKernel(cacheDir: string, progress: (s: string) => void): Kernel {
-  const pkg = kernelPackage();
-  const debs = path.join(cacheDir, 'debs');
-  mkdirSync(debs, { recursive: true });
-  let deb = readdirSync(debs).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
-  if (!deb) {
-    progress(`downloading ${pkg} (apt-get download)`);
-    run('apt-get', ['download', pkg], debs);
-    deb = readdirSync(debs).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
-    if (!deb) throw new GatewayError('GW_IMAGE_BUILD', `apt-get download left no ${pkg} package`);
-  }
-  const unpacked = path.join(cacheDir, 'kernel', deb.replace(/\.deb$/, ''));
-  if (!existsSync(path.join(unpacked, '.complete'))) {
-    progress(`unpacking ${deb} (dpkg-deb -x)`);
-    rmSync(unpacked, { recursive: true, force: true });
-    mkdirSync(unpacked, { recursive: true });
-    run('dpkg-deb', ['-x', path.join(debs, deb), unpacked]);
-    writeFileSync(path.join(unpacked, '.complete'), '');
-  }
-  const boot = path.join(unpacked, 'boot');
-  const vmlinuz = readdirSync(boot).find((f) => f.startsWith('vmlinuz-'));
-  const release = vmlinuz?.slice('vmlinuz-'.length);
-  if (!vmlinuz || !release) throw new GatewayError('GW_IMAGE_BUILD', `no vmlinuz in ${deb}`);
-  return { deb, vmlinuz: path.join(boot, vmlinuz),
-    modulesDir: path.join(unpacked, 'lib', 'modules', release, 'kernel') };
 }
 
 /** Every regular file under a folder, as paths relative to it, sorted. */
@@ -219,7 +161,7 @@ function initramfs(kernel: Kernel, inputs: Inputs): Buffer {
     { name: 'init', kind: 'file', mode: 0o755, data: readFileSync(inputs.initScript) },
     { name: 'bin/busybox', kind: 'file', mode: 0o755, data: readFileSync(inputs.busybox) },
   ];
-  for (const m of kernel.modulesDir ? MODULES : []) {
+  for (const m of kernel.modulesDir ? KERNEL_MODULES : []) {
     entries.push({ name: `lib/modules/${path.basename(m)}`, kind: 'file', mode: 0o644,
       data: readFileSync(path.join(kernel.modulesDir ?? '', m)) });
   }
@@ -349,7 +291,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const cacheDir = opts.cacheDir ?? defaultCacheDir();
   progress('kernel package');
   const kernel = opts.kernel === 'small' ? smallGuestKernel(cacheDir, progress)
-    : fetchKernel(cacheDir, progress);
+    : cloudGuestKernel(cacheDir, GUEST_ARCH, progress);
   progress('hashing inputs');
   const inputs = collectInputs(kernel, opts.extraConnectors ?? {});
   progress(describeClosure(inputs.packages));
