@@ -5,12 +5,12 @@
  * one order; a gateway SIGKILLed while the order is in flight is, after a restart, recorded
  * indeterminate and the order is never sent again. Boots: three.
  */
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BinanceServer } from '../support/binance-server.js';
 import {
   auditRecords, criticalProject, say, Serve, writeConfig, type CriticalProject,
 } from './critical-support.js';
+import { HoldingRelay } from '../support/holding-relay.js';
 
 const API_KEY = 'bn-critical-key-51e0';
 const SECRET = 'bn-critical-secret-a7c3';
@@ -18,49 +18,6 @@ const ENV = { BINANCE_API_KEY: API_KEY, BINANCE_SECRET_KEY: SECRET };
 const BUY = 'buy ten thousand dollars of bitcoin';
 let project: CriticalProject;
 let server: BinanceServer;
-
-/**
- * A TCP relay in front of the server that forwards an order request but holds the answer
- * back (the gateway is then mid-action), and says when an order has gone through it.
- */
-class HoldingRelay {
-  private readonly srv = net.createServer((c) => this.relay(c));
-  private readonly sockets = new Set<net.Socket>();
-  orderSeen: Promise<void>;
-  private seen: () => void = () => {};
-
-  constructor(private readonly target: number) {
-    this.orderSeen = new Promise((r) => {
-      this.seen = r;
-    });
-  }
-
-  async listen(): Promise<number> {
-    await new Promise<void>((r) => this.srv.listen(0, '127.0.0.1', r));
-    return (this.srv.address() as net.AddressInfo).port;
-  }
-
-  private relay(client: net.Socket): void {
-    const upstream = net.connect(this.target, '127.0.0.1');
-    this.sockets.add(client).add(upstream);
-    let hold = false;
-    client.on('data', (d) => {
-      if (d.toString('latin1').startsWith('POST /api/v3/order')) hold = true;
-      upstream.write(d);
-    });
-    upstream.on('data', (d) => {
-      if (hold) this.seen();
-      else client.write(d);
-    });
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-  }
-
-  close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    return new Promise((r) => this.srv.close(() => r()));
-  }
-}
 
 beforeAll(async () => {
   project = await criticalProject('binance');
@@ -126,7 +83,8 @@ describe('binance orders in the critical tier', () => {
 
   it('a gateway killed mid-order is recorded indeterminate after restart, never re-sent',
     async () => {
-      const relay = new HoldingRelay(Number(new URL(server.baseUrl).port));
+      const relay = new HoldingRelay(Number(new URL(server.baseUrl).port),
+        (request) => request.startsWith('POST /api/v3/order'));
       const port = await relay.listen();
       const config = writeConfig(project, 'kill', ['[connectors.binance]',
         `base_url = "http://127.0.0.1:${port}"`]);
@@ -140,7 +98,7 @@ describe('binance orders in the critical tier', () => {
         const yes = { ...auth, 'Idempotency-Key': 'order-confirm-kill' };
         const pending = serve.post(`/api/v1/confirmations/${id}`, { decision: 'confirm' }, yes)
           .catch(() => null);
-        await relay.orderSeen;
+        await relay.seen;
         await serve.kill();
         expect(await pending).toBeNull();
         expect(server.orders).toHaveLength(before + 1);

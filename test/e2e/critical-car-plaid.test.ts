@@ -2,7 +2,8 @@
  * "Unlock the car", "confirm" and a Plaid transfer, each run in a real microVM (QEMU) from
  * the signed image against the local Smartcar and Plaid stand-ins, exactly once; the turn
  * report names the critical tier and the microVM. `gateway say --dry-run` runs the unlock in
- * its tier too and sends nothing. Boots: three.
+ * its tier too and sends nothing. A gateway killed mid-unlock never unlocks twice. Boots:
+ * four.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PLAID_ACCOUNTS } from '../support/plaid-accounts.js';
 import { PlaidServer } from '../support/plaid-server.js';
 import { SmartcarServer } from '../support/smartcar-server.js';
+import { HoldingRelay } from '../support/holding-relay.js';
 import {
-  auditRecords, criticalProject, say, writeConfig, type CriticalProject,
+  Serve, auditRecords, criticalProject, say, writeConfig, type CriticalProject,
 } from './critical-support.js';
 
 const CAR_TOKEN = 'sc-critical-token-1b2c';
@@ -37,9 +39,9 @@ afterAll(async () => {
   project?.cleanup();
 });
 
-function carConfig(name: string): string {
+function carConfig(name: string, origin = car.origin): string {
   return writeConfig(project, name, ['[connectors.smart_car_fleet]',
-    `api_origin = "${car.origin}"`, `vehicle_id = "${VEHICLE}"`,
+    `api_origin = "${origin}"`, `vehicle_id = "${VEHICLE}"`,
     `access_token_file = "${path.join(project.work, 'car-token')}"`]);
 }
 
@@ -58,6 +60,47 @@ describe('car and bank in the critical tier', () => {
     expect(car.requests.filter((r) => r.path.endsWith('/security'))).toHaveLength(1);
     expect(log).not.toContain(CAR_TOKEN);
   }, 900_000);
+
+  it('a gateway killed mid-unlock is recorded indeterminate after restart, never re-sent',
+    async () => {
+      car.locked = true;
+      const relay = new HoldingRelay(Number(new URL(car.origin).port),
+        (request) => request.startsWith('POST ') && request.includes('/security'));
+      const port = await relay.listen();
+      const config = carConfig('car-kill', `http://127.0.0.1:${port}`);
+      const unlocks = (): number =>
+        car.requests.filter((r) => r.path.endsWith('/security')).length;
+      const before = unlocks();
+      const serve = new Serve(project, config);
+      await serve.start();
+      try {
+        const auth = { Authorization: `Bearer ${serve.token('alice')}` };
+        const asked = await serve.post('/api/v1/orchestrate', { task: 'unlock the car' }, auth);
+        const id = (asked.body.confirmation as { id: string }).id;
+        const yes = { ...auth, 'Idempotency-Key': 'unlock-confirm-kill' };
+        const pending = serve.post(`/api/v1/confirmations/${id}`, { decision: 'confirm' }, yes)
+          .catch(() => null);
+        await relay.seen; // the unlock reached the car; its answer is held back
+        await serve.kill();
+        expect(await pending).toBeNull();
+        expect(unlocks()).toBe(before + 1);
+        await serve.start();
+        const retried = await serve.post(`/api/v1/confirmations/${id}`, { decision: 'confirm' },
+          { Authorization: `Bearer ${serve.token('alice')}`,
+            'Idempotency-Key': 'unlock-confirm-kill' });
+        expect(retried.status).toBe(409);
+        expect(auditRecords(project, 'car-kill').map((r) => `${r.kind}:${r.outcome ?? ''}`))
+          .toEqual(['accepted:', 'recovered:indeterminate']);
+        // A new request for the same confirmation, without the key, finds nothing to confirm.
+        const again = await serve.post(`/api/v1/confirmations/${id}`, { decision: 'confirm' },
+          { Authorization: `Bearer ${serve.token('alice')}` });
+        expect(again.status).toBeGreaterThanOrEqual(400);
+        expect(unlocks()).toBe(before + 1);
+      } finally {
+        await serve.stop();
+        await relay.close();
+      }
+    }, 900_000);
 
   it('gateway say --dry-run says what it would do from the microVM and sends nothing',
     async () => {
