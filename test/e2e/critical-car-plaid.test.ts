@@ -2,8 +2,8 @@
  * "Unlock the car", "confirm" and a Plaid transfer, each run in a real microVM (QEMU) from
  * the signed image against the local Smartcar and Plaid stand-ins, exactly once; the turn
  * report names the critical tier and the microVM. `gateway say --dry-run` runs the unlock in
- * its tier too and sends nothing. A gateway killed mid-unlock never unlocks twice. Boots:
- * four.
+ * its tier too and sends nothing. A gateway killed mid-unlock or mid-transfer never acts
+ * twice. Boots: five.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -132,4 +132,40 @@ describe('car and bank in the critical tier', () => {
     expect(auditRecords(project, 'plaid').map((r) => `${r.kind}:${r.outcome ?? ''}`))
       .toEqual(['accepted:', 'outcome:succeeded']);
   }, 900_000);
+
+  it('a gateway killed mid-transfer is recorded indeterminate after restart, never re-sent',
+    async () => {
+      const relay = new HoldingRelay(Number(new URL(plaid.baseUrl).port),
+        (request) => request.startsWith('POST /transfer/create'));
+      const port = await relay.listen();
+      const config = writeConfig(project, 'plaid-kill', ['[connectors.banking_plaid]',
+        `base_url = "http://127.0.0.1:${port}"`, `client_id = "${CLIENT_ID}"`]);
+      const before = plaid.created.length;
+      const serve = new Serve(project, config, { PLAID_SECRET, PLAID_ACCESS_TOKEN: PLAID_TOKEN });
+      await serve.start();
+      try {
+        const auth = { Authorization: `Bearer ${serve.token('alice')}` };
+        const asked = await serve.post('/api/v1/orchestrate',
+          { task: 'transfer two hundred and fifty dollars to my savings account' }, auth);
+        const id = (asked.body.confirmation as { id: string }).id;
+        const yes = { ...auth, 'Idempotency-Key': 'transfer-confirm-kill' };
+        const pending = serve.post(`/api/v1/confirmations/${id}`, { decision: 'confirm' }, yes)
+          .catch(() => null);
+        await relay.seen; // the transfer reached the bank; its answer is held back
+        await serve.kill();
+        expect(await pending).toBeNull();
+        expect(plaid.created).toHaveLength(before + 1);
+        await serve.start();
+        const retried = await serve.post(`/api/v1/confirmations/${id}`, { decision: 'confirm' },
+          { Authorization: `Bearer ${serve.token('alice')}`,
+            'Idempotency-Key': 'transfer-confirm-kill' });
+        expect(retried.status).toBe(409);
+        expect(auditRecords(project, 'plaid-kill').map((r) => `${r.kind}:${r.outcome ?? ''}`))
+          .toEqual(['accepted:', 'recovered:indeterminate']);
+        expect(plaid.created).toHaveLength(before + 1);
+      } finally {
+        await serve.stop();
+        await relay.close();
+      }
+    }, 900_000);
 });
