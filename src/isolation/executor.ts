@@ -129,9 +129,9 @@ export class Executor {
    * hidden behind the prompt; null when there is nothing to launch (see CriticalTier).
    */
   async prepare(request: ActionRequest, log: Logger): Promise<PreparedVm | null> {
-    if (request.tier !== 'critical' || await this.precheck(request)) return null;
-    const { vm } = await this.probes('critical');
-    return vm ? this.critical.prepare(request.connector, vm, log) : null;
+    if (request.tier !== 'critical') return null;
+    const { refused, vm } = await this.check(request);
+    return !refused && vm ? this.critical.prepare(request.connector, vm, log) : null;
   }
 
   /**
@@ -139,21 +139,28 @@ export class Executor {
    * be provided), or null. The caller records an action in the audit trail only after this.
    */
   async precheck(request: ActionRequest): Promise<Execution | null> {
+    return (await this.check(request)).refused;
+  }
+
+  /** The precheck's refusal, with the tier's probe results that `run` goes on with. */
+  private async check(request: ActionRequest): Promise<{
+    refused: Execution | null; probe: SandboxProbe | null; vm: VmProbe | null;
+  }> {
     const spec = this.connectors.get(request.connector)?.manifest.actions[request.action];
     if (!spec) {
-      return refusal('GW_CONNECTOR_UNAVAILABLE', `no action ${request.connector}.${request.action}`,
-        'I cannot do that: no connector provides that action.');
+      return { probe: null, vm: null, refused: refusal('GW_CONNECTOR_UNAVAILABLE',
+        `no action ${request.connector}.${request.action}`,
+        'I cannot do that: no connector provides that action.') };
     }
     const { probe, vm } = await this.probes(request.tier);
     const missing = tierUnavailable(request.tier, this.config, probe, vm);
     // An image that failed verification keeps its own code: the audit trail records it.
-    if (missing && vm?.code && IMAGE_REFUSALS.has(vm.code)) {
-      return refusal(vm.code, missing, 'I did not do it: its virtual machine image failed ' +
-        'verification.');
-    }
-    return missing
-      ? refusal('GW_TIER_UNAVAILABLE', missing, `I did not do it, because ${missing}.`)
-      : null;
+    const refused = !missing ? null
+      : vm?.code && IMAGE_REFUSALS.has(vm.code)
+        ? refusal(vm.code, missing, 'I did not do it: its virtual machine image failed ' +
+          'verification.')
+        : refusal('GW_TIER_UNAVAILABLE', missing, `I did not do it, because ${missing}.`);
+    return { refused, probe, vm };
   }
 
   private async probes(tier: Tier): Promise<{
@@ -168,12 +175,11 @@ export class Executor {
   async run(
     request: ActionRequest, ctx: ActionContext, prepared: PreparedVm | null = null,
   ): Promise<Execution> {
-    const refused = await this.precheck(request);
+    const { refused, probe, vm } = await this.check(request);
     if (refused) return refused;
     const registered = this.connectors.get(request.connector);
     const spec = registered?.manifest.actions[request.action];
     if (!registered || !spec) throw new GatewayError('GW_CONNECTOR_UNAVAILABLE', request.connector);
-    const { probe, vm } = await this.probes(request.tier);
     if (request.tier === 'dangerous' && probe) {
       return this.runSandboxed(registered.manifest.name, request.action, spec, request.input, ctx,
         probe);
